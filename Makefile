@@ -1,0 +1,45 @@
+# ganrepro — two commands do all the set-up on a fresh machine:
+#   make reproduce   set-up, then the default study (snakemake --cores 8)
+#   make test        set-up, then the test suite (unit tests + smoke runs via Snakemake and DVC)
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export DVC_NO_ANALYTICS := 1
+export PYTHONUNBUFFERED := 1
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
+
+.PHONY: setup data-package reproduce test smoke dvc-yaml clean
+
+setup: $(STAMP) data-package
+
+# Debian's dataset-fashion-mnist: the offline default data set (a file:// mirror in params.yaml).
+data-package:
+	@if [ ! -f $(FASHION_MNIST)/train-images-idx3-ubyte.gz ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
+	  else echo "note: apt-get not found; Fashion-MNIST will be fetched from its official URLs"; fi; \
+	fi
+
+$(STAMP): pyproject.toml requirements/base.txt requirements/constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -r requirements/base.txt -c requirements/constraints.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+reproduce: setup
+	snakemake --cores 8
+	@echo "report: results/report/index.html"
+
+test: setup
+	$(PY) -m pytest -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+dvc-yaml: $(STAMP)
+	ganrepro dvc-yaml --params params.yaml --out dvc.yaml
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,27 @@
+# ganrepro: reproduce a GAN study end to end.   snakemake --cores 8
+# Smoke run:  snakemake --cores 2 --configfile tests/smoke/params.yaml
+#
+# The params file is read whole (params.yaml, or the one --configfile names): Snakemake's own
+# config merging would mix the smoke study's variants into the default ones. It is validated
+# (schema + semantic checks) here, before any job starts.
+from ganrepro import pipeline as P
+from ganrepro.config import load_params
+
+if len(workflow.overwrite_configfiles) > 1:
+    raise ValueError("give at most one --configfile (the params file of the study)")
+PARAMS_FILE = (
+    os.path.relpath(workflow.overwrite_configfiles[0]) if workflow.overwrite_configfiles else "params.yaml"
+)
+CFG = load_params(PARAMS_FILE)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        P.final_targets(CFG),

@@ -1,0 +1,168 @@
+"""Evaluation steps: score a run's samples, score real data, game the IS, the 1-D toy.
+
+Each classifier makes one pass over a sample set (``classifier.predict``: probabilities and
+penultimate features, cached in ``probs.npz``); every metric is a pure function of those arrays
+(``ganrepro.metrics``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganrepro import atomic, metrics
+from ganrepro.classifier import load_classifier, predict
+from ganrepro.data import load_prepared
+from ganrepro.runtime import device as pick_device
+from ganrepro.runtime import make_deterministic
+
+
+def _classifier_scores(probs: np.ndarray, splits: list[int], n_boot: int, seed: int = 0) -> dict:
+    usable = [s for s in splits if s <= len(probs)]
+    return {
+        "is": {str(s): v for s, v in metrics.inception_score_table(probs, usable).items()},
+        "mi": metrics.mutual_information_bootstrap(probs, n_boot=n_boot, seed=seed),
+    }
+
+
+def sensitivity(per_classifier: dict, split: str) -> dict:
+    """Spread of one split count's IS across the K domain classifiers (Barratt & Sharma's 11.5%)."""
+    values = [c["is"][split]["mean"] for c in per_classifier.values() if split in c["is"]]
+    if len(values) < 2:
+        return {"split": int(split), "spread_percent": 0.0, "values": values}
+    return {"split": int(split), "values": values,
+            "spread_percent": 100 * (max(values) - min(values)) / float(np.mean(values))}
+
+
+def _nn_distances(images: np.ndarray, train: np.ndarray) -> np.ndarray:
+    flat = lambda a: a.reshape(len(a), -1).astype(np.float32) / 255.0  # noqa: E731
+    return metrics.nearest_neighbour_distances(flat(images), flat(train))
+
+
+def score_images(images: np.ndarray, data: dict, classifier_paths: list[str], ev: dict, dev) -> tuple[dict, dict]:
+    """IS at every split count, MI, FID (per classifier) and the memorisation check."""
+    per, cache = {}, {}
+    real_feats = {}
+    for k, path in enumerate(classifier_paths):
+        model = load_classifier(path, dev)
+        out = predict(model, images, dev)
+        ref = predict(model, data["x_test"], dev)
+        real_feats[k] = ref["features"]
+        entry = _classifier_scores(out["probs"], ev["splits"], ev["bootstrap"])
+        entry["fid_test"] = metrics.frechet_distance(out["features"], ref["features"])
+        per[f"k{k}"] = entry
+        cache[f"probs_k{k}"] = out["probs"]
+    m = ev["memorisation_samples"]
+    mem = metrics.memorisation_report(_nn_distances(images[:m], data["x_train"]),
+                                      _nn_distances(data["x_test"][:m], data["x_train"]))
+    return {"classifiers": per, "memorisation": mem}, cache
+
+
+def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[str]) -> dict:
+    ev = sel["evaluation"]
+    run_dir = Path(run_dir)
+    dev = pick_device()
+    make_deterministic(0, dev)
+    samples = dict(np.load(run_dir / "samples.npz"))
+    ckpt = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
+    result = {"variant": ckpt["variant"], "seed": ckpt["seed"], "status": ckpt["status"],
+              "n_samples": int(len(samples["images"]))}
+    if ckpt["status"] == "diverged" or len(samples["images"]) == 0:
+        atomic.write_npz(run_dir / "probs.npz", empty=np.zeros(0))
+        atomic.write_json(run_dir / "scores.json", result)
+        return result
+    data = load_prepared(data_path)
+    scores, cache = score_images(samples["images"], data, classifier_paths, ev, dev)
+    result.update(scores)
+    splits = [str(s) for s in ev["splits"]]
+    result["classifier_spread"] = {s: sensitivity(scores["classifiers"], s) for s in splits}
+    result["codes"] = code_metrics(ckpt, samples, cache["probs_k0"], data, dev)
+    atomic.write_npz(run_dir / "probs.npz", **cache)
+    atomic.write_json(run_dir / "scores.json", result)
+    return result
+
+
+@torch.no_grad()
+def code_metrics(ckpt: dict, samples: dict, probs: np.ndarray, data: dict, dev) -> dict | None:
+    """InfoGAN's categorical code as a classifier, matched one-to-one to the classes.
+
+    ``q_on_real_test``: the paper's measure (Q's argmax code on real test images vs their labels;
+    about 5% error on MNIST). ``code_vs_classifier``: does the code set the class of the samples?
+    """
+    from ganrepro.train import models_from_checkpoint, to_float_images
+
+    k = ckpt["config"]["codes"]["categorical"]
+    n_classes = len(data["classes"])
+    if k < 2:
+        return None
+    _, d, q = models_from_checkpoint(ckpt, dev)
+    preds = []
+    for i in range(0, len(data["x_test"]), 1000):
+        cat_logits, _, _ = q(d.features(to_float_images(data["x_test"][i : i + 1000]).to(dev)))
+        preds.append(cat_logits.argmax(1).cpu().numpy())
+    q_real = metrics.code_accuracy(np.concatenate(preds), data["y_test"], k, n_classes)
+    gen_codes = metrics.code_accuracy(samples["cat_codes"], probs.argmax(1), k, n_classes)
+    return {"q_on_real_test": q_real, "code_vs_classifier": gen_codes, "trained_q": bool(ckpt["config"]["lambda_cat"] > 0)}
+
+
+def score_real(sel: dict, data_path: Path, classifier_paths: list[str], out_path: Path) -> dict:
+    """Reference rows: real train and test images, and uniform noise, at the samples' N."""
+    ev = sel["evaluation"]
+    dev = pick_device()
+    gen = make_deterministic(0, dev)
+    data = load_prepared(data_path)
+    n = ev["n_samples"]
+    shape = data["x_test"].shape[1:]
+    noise = torch.randint(0, 256, (min(n, len(data["x_test"])), *shape), generator=gen, dtype=torch.uint8).numpy()
+    sets = {"train": data["x_train"][:n], "test": data["x_test"][:n], "uniform_noise": noise}
+    result = {"n": {name: int(len(x)) for name, x in sets.items()}}
+    for name, images in sets.items():
+        per = {}
+        for k, path in enumerate(classifier_paths):
+            out = predict(load_classifier(path, dev), images, dev)
+            per[f"k{k}"] = _classifier_scores(out["probs"], ev["splits"], ev["bootstrap"])
+        result[name] = {"classifiers": per,
+                        "classifier_spread": {str(s): sensitivity(per, str(s)) for s in ev["splits"] if s <= len(images)}}
+    m = ev["memorisation_samples"]
+    result["test"]["memorisation"] = metrics.memorisation_report(
+        _nn_distances(data["x_test"][:m], data["x_train"]), _nn_distances(data["x_test"][:m], data["x_train"]))
+    # A "generator" that copies the training set: perfect IS, yet pure memorisation.
+    result["copied_train"] = {"memorisation": metrics.memorisation_report(
+        _nn_distances(data["x_train"][:m], data["x_train"]), _nn_distances(data["x_test"][:m], data["x_train"]))}
+    atomic.write_json(out_path, result)
+    return result
+
+
+def game(sel: dict, data_path: Path, classifier_paths: list[str], out_dir: Path) -> dict:
+    """IS can be gamed: inputs optimised against classifier k0, scored by every classifier."""
+    from ganrepro import gaming
+    from ganrepro.sample import grid_png
+
+    opts, ev = sel["gaming"], sel["evaluation"]
+    dev = pick_device()
+    make_deterministic(0, dev)
+    data = load_prepared(data_path)
+    attacked = load_classifier(classifier_paths[0], dev)
+    n_classes = attacked.meta["n_classes"]
+    images = gaming.optimise_inputs(attacked, opts["n"], tuple(data["x_test"].shape[1:]), n_classes,
+                                    steps=opts["steps"], lr=opts["lr"], seed=0, device=str(dev))
+    per = {}
+    real = {}
+    for k, path in enumerate(classifier_paths):
+        model = load_classifier(path, dev)
+        per[f"k{k}"] = _classifier_scores(predict(model, images, dev)["probs"], ev["splits"], 50)
+        real[f"k{k}"] = _classifier_scores(predict(model, data["x_test"][: opts["n"]], dev)["probs"], ev["splits"], 50)
+    out_dir = Path(out_dir)
+    result = {"n": opts["n"], "attacked": "k0", "gamed": per, "real_test_same_n": real,
+              "max_is": float(n_classes)}
+    atomic.write_bytes(out_dir / "grid.png", grid_png(images[:64], nrow=8))
+    atomic.write_json(out_dir / "scores.json", result)
+    return result
+
+
+def toy(out_path: Path) -> dict:
+    result = metrics.toy_1d()
+    atomic.write_json(out_path, result)
+    return result

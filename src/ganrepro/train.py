@@ -1,0 +1,313 @@
+"""Training of one GAN run (variant × seed): a plain loop, the variant's parts called by name.
+
+A variant is a combination of options (loss × penalty × normalisation × InfoGAN codes ×
+optimiser), resolved from params.yaml by ``config.resolve_variant``. Every run feeds G the
+InfoGAN codes; with λ = 0 they are plain noise and a Q head trained on the side (on detached D
+features) measures L_I, so GAN and InfoGAN can be compared as in the InfoGAN paper's Figure 1.
+
+Safe to kill: every ``checkpoint_every`` iterations the full state (models, optimisers, RNG,
+iteration, log) goes to ``resume/state.pt`` atomically, the previous one kept as
+``resume/state.prev.pt``. A rerun resumes from the newest readable state whose config matches,
+and ends byte-identical to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import io
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ganrepro import atomic, losses
+from ganrepro.data import load_prepared
+from ganrepro.models import Discriminator, Generator, QHead, init_weights
+from ganrepro.runtime import device as pick_device
+from ganrepro.runtime import make_deterministic, provenance
+
+log = logging.getLogger(__name__)
+
+LOG_FIELDS = ("iteration", "d_loss", "g_loss", "penalty", "li_cat", "li_cont", "grad_norm_d", "grad_norm_g")
+
+
+def to_float_images(x_uint8: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(x_uint8).float().div_(127.5).sub_(1.0)
+
+
+def config_hash(run: dict, seed: int) -> str:
+    blob = json.dumps({"run": run, "seed": seed}, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def build_models(run: dict, channels: int, image_size: int) -> tuple[Generator, Discriminator, QHead]:
+    codes = run["codes"]
+    g = Generator(run["z_dim"], codes["categorical"] + codes["continuous"], channels, image_size, run["width"])
+    d = Discriminator(channels, image_size, run["width"], spectral_norm=run["spectral_norm"], norm=run["d_norm"])
+    q = QHead(d.feature_dim, codes["categorical"], codes["continuous"])
+    for m in (g, d, q):
+        m.apply(init_weights)
+    return g, d, q
+
+
+def models_from_checkpoint(ckpt: dict, dev: torch.device) -> tuple[Generator, Discriminator, QHead]:
+    """G, D and Q of a finished run's checkpoint.pt, in eval mode on ``dev``."""
+    g, d, q = build_models(ckpt["config"], ckpt["channels"], ckpt["image_size"])
+    g.load_state_dict(ckpt["generator"])
+    d.load_state_dict(ckpt["discriminator"])
+    q.load_state_dict(ckpt["q_head"])
+    return g.to(dev).eval(), d.to(dev).eval(), q.to(dev).eval()
+
+
+def _optimizer(run: dict, params, lr: float) -> torch.optim.Optimizer:
+    if run["optimizer"] == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=(run["beta1"], run["beta2"]))
+
+
+def _grad_norm(module: torch.nn.Module) -> float:
+    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
+    return float(torch.linalg.vector_norm(torch.stack(norms))) if norms else 0.0
+
+
+class Run:
+    """The mutable state of one training run; ``state_dict`` is everything a resume needs."""
+
+    def __init__(self, run: dict, seed: int, channels: int, image_size: int, dev: torch.device):
+        self.run, self.seed, self.dev = run, seed, dev
+        self.gen = make_deterministic(seed, dev)
+        self.G, self.D, self.Q = (m.to(dev) for m in build_models(run, channels, image_size))
+        self.info = run["lambda_cat"] > 0 or run["lambda_cont"] > 0
+        # InfoGAN: Q shares D's body and learns with D (openai/InfoGAN adds -λ·L_I to both losses).
+        # Otherwise Q is a probe with its own optimiser, on detached features: it measures L_I only.
+        d_params = list(self.D.parameters()) + (list(self.Q.parameters()) if self.info else [])
+        self.opt_d = _optimizer(run, d_params, run["lr_d"])
+        self.opt_g = _optimizer(run, self.G.parameters(), run["lr_g"])
+        self.opt_q = None if self.info else torch.optim.Adam(self.Q.parameters(), lr=run["lr_d"], betas=(0.5, 0.999))
+        self.iteration = 0
+        self.rows: list[dict] = []
+        self.status = "running"
+
+    # -- randomness, always drawn on the CPU generator ------------------------------------------
+    def latent(self, n: int):
+        codes = self.run["codes"]
+        z = torch.randn(n, self.run["z_dim"], generator=self.gen)
+        cat_idx, cat_onehot, cont = losses.sample_codes(
+            n, codes["categorical"], codes["continuous"], generator=self.gen, device="cpu"
+        )
+        vec = torch.cat([z, losses.code_vector(cat_onehot, cont)], dim=1)
+        to = lambda t: None if t is None else t.to(self.dev)  # noqa: E731
+        return to(vec), to(cat_idx), to(cont)
+
+    def real_batch(self, data: torch.Tensor) -> torch.Tensor:
+        idx = torch.randint(0, data.shape[0], (self.run["batch_size"],), generator=self.gen)
+        return data[idx].to(self.dev)
+
+    # -- one step ---------------------------------------------------------------------------------
+    def mutual_info(self, features, cat_idx, cont) -> dict:
+        cat_logits, mean, logstd = self.Q(features)
+        return losses.mutual_information_lower_bound(cat_logits, mean, logstd, cat_idx, cont)
+
+    def info_loss(self, li: dict) -> torch.Tensor:
+        return -(self.run["lambda_cat"] * li["cat"] + self.run["lambda_cont"] * li["cont"])
+
+    def d_step(self, data: torch.Tensor) -> dict:
+        run = self.run
+        real = self.real_batch(data)
+        vec, cat_idx, cont = self.latent(run["batch_size"])
+        with torch.no_grad():
+            fake = self.G(vec)
+        feats_real = self.D.features(real)
+        feats_fake = self.D.features(fake)
+        loss = losses.d_loss(run["loss"], self.D.head(feats_real), self.D.head(feats_fake))
+        penalty = torch.zeros((), device=self.dev)
+        if run["penalty"] == "gp":
+            penalty = losses.gradient_penalty(self.D, real, fake, generator=self.gen)
+            loss = loss + run["penalty_weight"] * penalty
+        elif run["penalty"] == "r1":
+            penalty = losses.r1_penalty(self.D, real)
+            loss = loss + 0.5 * run["penalty_weight"] * penalty
+        li = self.mutual_info(feats_fake if self.info else feats_fake.detach(), cat_idx, cont)
+        self.opt_d.zero_grad(set_to_none=True)
+        if self.info:
+            loss = loss + self.info_loss(li)
+            loss.backward()
+        else:
+            loss.backward()
+            self.opt_q.zero_grad(set_to_none=True)
+            (-(li["cat"] + li["cont"])).backward()
+            self.opt_q.step()
+        grad_norm = _grad_norm(self.D)
+        self.opt_d.step()
+        if run["penalty"] == "clip":
+            losses.clip_weights(self.D, run["clip_value"])
+        return {"d_loss": loss.item(), "penalty": penalty.item(), "li_cat": li["cat"].item(),
+                "li_cont": li["cont"].item(), "grad_norm_d": grad_norm}
+
+    def g_step(self) -> dict:
+        vec, cat_idx, cont = self.latent(self.run["batch_size"])
+        fake = self.G(vec)
+        feats = self.D.features(fake)
+        loss = losses.g_loss(self.run["loss"], self.D.head(feats))
+        if self.info:
+            loss = loss + self.info_loss(self.mutual_info(feats, cat_idx, cont))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = _grad_norm(self.G)
+        self.opt_g.step()
+        return {"g_loss": loss.item(), "grad_norm_g": grad_norm}
+
+    def step(self, data: torch.Tensor) -> dict:
+        self.G.train(), self.D.train(), self.Q.train()
+        for _ in range(self.run["n_critic"]):
+            d = self.d_step(data)
+        g = self.g_step()
+        self.iteration += 1
+        return {"iteration": self.iteration, **d, **g}
+
+    # -- state ------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "config_hash": config_hash(self.run, self.seed),
+            "iteration": self.iteration,
+            "rows": copy.deepcopy(self.rows),
+            "status": self.status,
+            "G": self.G.state_dict(), "D": self.D.state_dict(), "Q": self.Q.state_dict(),
+            "opt_d": self.opt_d.state_dict(), "opt_g": self.opt_g.state_dict(),
+            "opt_q": None if self.opt_q is None else self.opt_q.state_dict(),
+            "rng": self.gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.G.load_state_dict(state["G"]), self.D.load_state_dict(state["D"]), self.Q.load_state_dict(state["Q"])
+        self.opt_d.load_state_dict(state["opt_d"]), self.opt_g.load_state_dict(state["opt_g"])
+        if self.opt_q is not None:
+            self.opt_q.load_state_dict(state["opt_q"])
+        self.gen.set_state(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        self.iteration, self.rows, self.status = state["iteration"], state["rows"], state["status"]
+
+
+class CorruptCheckpoint(RuntimeError):
+    pass
+
+
+def read_state(path: Path, expected_hash: str) -> dict:
+    """Load a resume state; raise CorruptCheckpoint naming the file and the problem."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # truncated zip, bad pickle, …
+        raise CorruptCheckpoint(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(state, dict) or "config_hash" not in state:
+        raise CorruptCheckpoint(f"{path}: not a ganrepro training state")
+    if state["config_hash"] != expected_hash:
+        raise CorruptCheckpoint(f"{path}: written for other params/seed (config hash {state['config_hash']})")
+    return state
+
+
+def try_resume(run_state: Run, resume_dir: Path) -> str | None:
+    """Resume from state.pt, else state.prev.pt; a corrupt or foreign one is reported and skipped."""
+    expected = config_hash(run_state.run, run_state.seed)
+    for name in ("state.pt", "state.prev.pt"):
+        path = resume_dir / name
+        if not path.exists():
+            continue
+        try:
+            state = read_state(path, expected)
+        except CorruptCheckpoint as exc:
+            log.warning("ignoring %s", exc)
+            continue
+        run_state.load_state_dict(state)
+        return str(path)
+    return None
+
+
+def save_state(run_state: Run, resume_dir: Path) -> None:
+    current, previous = resume_dir / "state.pt", resume_dir / "state.prev.pt"
+    if current.exists():
+        current.replace(previous)
+    atomic.torch_save(current, run_state.state_dict())
+
+
+def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, progress: bool = True) -> dict:
+    """Train one run; write checkpoint.pt, train_log.csv, train_summary.json, timing.json."""
+    from ganrepro.config import resolve_variant
+
+    run = resolve_variant(sel, variant)
+    data_np = load_prepared(data_path)["x_train"]
+    channels, image_size = data_np.shape[1], data_np.shape[2]
+    dev = pick_device()
+    state = Run(run, seed, channels, image_size, dev)
+    data = to_float_images(data_np)
+    out_dir = Path(out_dir)
+    resume_dir = out_dir / "resume"
+    resumed_from = try_resume(state, resume_dir)
+    if resumed_from:
+        log.warning("resuming %s seed %d from %s at iteration %d", variant, seed, resumed_from, state.iteration)
+
+    t0 = time.perf_counter()
+    start_iter = state.iteration
+    bar = tqdm(total=run["iterations"], initial=state.iteration, desc=f"train {variant} s{seed}",
+               disable=not progress, mininterval=5)
+    while state.iteration < run["iterations"] and state.status == "running":
+        row = state.step(data)
+        if not all(math.isfinite(row[k]) for k in ("d_loss", "g_loss")):
+            state.status = "diverged"
+            log.warning("%s seed %d diverged at iteration %d: %s", variant, seed, state.iteration, row)
+        if state.iteration % run["log_every"] == 0 or state.status == "diverged":
+            state.rows.append(row)
+        if state.iteration % run["checkpoint_every"] == 0 and state.status == "running":
+            save_state(state, resume_dir)
+        bar.update(1)
+    bar.close()
+    if state.status == "running":
+        state.status = "completed"
+    elapsed = time.perf_counter() - t0
+
+    write_outputs(state, sel, variant, seed, channels, image_size, out_dir)
+    timing = {
+        "wall_seconds": elapsed,
+        "iterations_this_process": state.iteration - start_iter,
+        "seconds_per_iteration": elapsed / max(1, state.iteration - start_iter),
+        "resumed_from": resumed_from,
+        "device": str(dev),
+    }
+    atomic.write_json(out_dir / "timing.json", timing)
+    return timing
+
+
+def write_outputs(state: Run, sel: dict, variant: str, seed: int, channels: int, image_size: int, out_dir: Path):
+    run = state.run
+    checkpoint = {
+        "variant": variant, "seed": seed, "config": run, "status": state.status,
+        "iteration": state.iteration, "channels": channels, "image_size": image_size,
+        "generator": {k: v.cpu() for k, v in state.G.state_dict().items()},
+        "discriminator": {k: v.cpu() for k, v in state.D.state_dict().items()},
+        "q_head": {k: v.cpu() for k, v in state.Q.state_dict().items()},
+    }
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in state.rows:
+        writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in LOG_FIELDS})
+    last = state.rows[-10:]
+    mean = lambda k: float(np.mean([r[k] for r in last])) if last else float("nan")  # noqa: E731
+    codes = run["codes"]
+    summary = {
+        "variant": variant, "seed": seed, "status": state.status, "iterations": state.iteration,
+        "config": run, "infogan": state.info,
+        "code_entropy_cat": math.log(codes["categorical"]) if codes["categorical"] > 1 else 0.0,
+        "final": {k: mean(k) for k in ("d_loss", "g_loss", "penalty", "li_cat", "li_cont")},
+        "provenance": provenance(state.dev),
+    }
+    atomic.write_text(out_dir / "train_log.csv", buf.getvalue())
+    atomic.write_json(out_dir / "train_summary.json", summary)
+    atomic.torch_save(out_dir / "checkpoint.pt", checkpoint)  # last: its presence means "done"
