@@ -1,0 +1,39 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
+
+
+@pytest.fixture
+def default_params() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+@pytest.fixture
+def smoke_params() -> dict:
+    return yaml.safe_load((ROOT / "tests" / "smoke" / "params.yaml").read_text())
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the project's tracked workflow files (no results), to run pipelines in."""
+    for name in ("Snakefile", "params.yaml", "dvc.yaml", ".dvcignore"):
+        shutil.copy(ROOT / name, dest / name)
+    for name in ("workflow", "tests/smoke"):
+        shutil.copytree(ROOT / name, dest / name)
+    return dest
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc

@@ -1,0 +1,81 @@
+"""params.yaml validation: every bad input is stopped with a message naming the key and the rule."""
+
+import copy
+
+import pytest
+import yaml
+
+from ganrepro.config import ParamsError, load_params, resolve_variant, select, validate
+
+
+def _bad(cfg, mutate) -> str:
+    cfg = copy.deepcopy(cfg)
+    mutate(cfg)
+    with pytest.raises(ParamsError) as err:
+        validate(cfg)
+    return str(err.value)
+
+
+def test_default_and_smoke_params_are_valid(default_params, smoke_params):
+    validate(default_params)
+    validate(smoke_params)
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda c: c["train"].update(learning_rate=0.1), "unknown key train.learning_rate"),
+        (lambda c: c.update(extra=1), "unknown key extra"),
+        (lambda c: c["variants"]["dcgan"].update(lr=0.1), "unknown key variants.dcgan.lr"),
+        (lambda c: c["train"].update(batch_size="64"), "train.batch_size: '64' is not of type 'integer'"),
+        (lambda c: c["train"].update(lr_d=0), "train.lr_d: 0 is too small"),
+        (lambda c: c["variants"]["ttur"].update(lr_g=-0.001), "variants.ttur.lr_g: -0.001 is too small"),
+        (lambda c: c["data"].update(dataset="imagenet"), "data.dataset: 'imagenet' is not one of"),
+        (lambda c: c["train"].update(loss="wasserstien"), "train.loss: 'wasserstien' is not one of"),
+        (lambda c: c["study"].update(seeds=[0, 0]), "study.seeds: duplicate entries"),
+        (lambda c: c["evaluation"].update(splits=[1, 10, 6000]), "split count 6000 is larger than evaluation.n_samples"),
+        (lambda c: c["study"]["variants"].append("biggan"), "study.variants: 'biggan' is not defined under variants"),
+        (lambda c: c["variants"]["r1"].update(d_norm="batch"), "variants.r1: penalty 'r1' with d_norm 'batch'"),
+        (lambda c: c["evaluation"].update(splits=[0]), "evaluation.splits.0: 0 is too small"),
+        (lambda c: c["train"].pop("iterations"), "'iterations' is a required property"),
+    ],
+)
+def test_bad_params_name_the_key(default_params, mutate, expected):
+    assert expected in _bad(default_params, mutate)
+
+
+def test_load_params_reports_file_problems(tmp_path):
+    with pytest.raises(ParamsError, match="params file not found"):
+        load_params(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(bad)
+
+
+def test_resolve_variant_overrides_defaults(default_params):
+    run = resolve_variant(default_params, "wgan_gp")
+    assert run["loss"] == "wasserstein" and run["penalty"] == "gp" and run["n_critic"] == 5
+    assert run["batch_size"] == default_params["train"]["batch_size"]  # inherited
+    assert resolve_variant(default_params, "momentum_b1_0")["beta1"] == 0.0
+    assert resolve_variant(default_params, "momentum_b1_09")["beta1"] == 0.9
+
+
+def test_select_keeps_only_declared_keys(default_params):
+    sel = select(default_params, ["train", "variants.dcgan"])
+    assert set(sel) == {"train", "variants"} and set(sel["variants"]) == {"dcgan"}
+    # A stage given only its declared keys computes the same variant config.
+    assert resolve_variant(sel, "dcgan") == resolve_variant(default_params, "dcgan")
+    with pytest.raises(ParamsError, match="variants.nope: declared by a stage but missing"):
+        select(default_params, ["variants.nope"])
+
+
+def test_cli_validate_exit_code(tmp_path, default_params, capsys):
+    from ganrepro.cli import main
+
+    cfg = copy.deepcopy(default_params)
+    cfg["train"]["beta1"] = 1.5
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["validate", "--params", str(path)]) == 2
+    assert "train.beta1" in capsys.readouterr().err
