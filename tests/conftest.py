@@ -37,3 +37,28 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.Compl
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path) -> Path:
+    """A prepared-format npz of 512 random 28×28 grey images, 10 classes (fast training tests)."""
+    import numpy as np
+
+    from ganrepro import atomic
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "tiny.npz"
+    atomic.write_npz(
+        path,
+        x_train=rng.integers(0, 256, (512, 1, 28, 28), dtype=np.uint8),
+        y_train=rng.integers(0, 10, 512).astype(np.int64),
+        x_test=rng.integers(0, 256, (128, 1, 28, 28), dtype=np.uint8),
+        y_test=rng.integers(0, 10, 128).astype(np.int64),
+        classes=np.array([str(i) for i in range(10)], dtype="<U32"),
+    )
+    return path
+
+
+def write_params(path: Path, cfg: dict) -> Path:
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path

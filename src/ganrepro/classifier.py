@@ -19,8 +19,7 @@ from tqdm import tqdm
 from ganrepro import atomic
 from ganrepro.data import load_prepared
 from ganrepro.runtime import device as pick_device
-from ganrepro.runtime import make_deterministic, provenance
-from ganrepro.train import to_float_images
+from ganrepro.runtime import make_deterministic, provenance, to_float_images
 
 
 class DomainClassifier(nn.Module):

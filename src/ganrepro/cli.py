@@ -14,6 +14,9 @@ from pathlib import Path
 
 from ganrepro import pipeline
 from ganrepro.config import ParamsError, load_params, select
+from ganrepro.data import DataFormatError, DownloadError
+from ganrepro.errors import CorruptCheckpoint
+from ganrepro.probs_cli import add_parser as add_inception_score
 
 
 def _step_params(args, step: str, **wildcards) -> dict:
@@ -174,12 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("validate", cmd_validate, "check a params file (schema + semantic rules)")
     p = add("dvc-yaml", cmd_dvc_yaml, "write dvc.yaml from the pipeline definition")
     p.add_argument("--out", default="dvc.yaml", help="path, or - for stdout")
-    try:
-        from ganrepro.probs_cli import add_parser as add_inception_score
-
-        add_inception_score(sub)
-    except ImportError:  # pragma: no cover - module is part of the package
-        pass
+    add_inception_score(sub)
     return parser
 
 
@@ -188,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ParamsError, FileNotFoundError) as exc:
+    except (ParamsError, FileNotFoundError, DownloadError, DataFormatError, CorruptCheckpoint) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -91,7 +91,8 @@ def code_metrics(ckpt: dict, samples: dict, probs: np.ndarray, data: dict, dev) 
     ``q_on_real_test``: the paper's measure (Q's argmax code on real test images vs their labels;
     about 5% error on MNIST). ``code_vs_classifier``: does the code set the class of the samples?
     """
-    from ganrepro.train import models_from_checkpoint, to_float_images
+    from ganrepro.runtime import to_float_images
+    from ganrepro.train import models_from_checkpoint
 
     k = ckpt["config"]["codes"]["categorical"]
     n_classes = len(data["classes"])

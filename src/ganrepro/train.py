@@ -29,17 +29,14 @@ from tqdm import tqdm
 
 from ganrepro import atomic, losses
 from ganrepro.data import load_prepared
+from ganrepro.errors import CorruptCheckpoint
 from ganrepro.models import Discriminator, Generator, QHead, init_weights
 from ganrepro.runtime import device as pick_device
-from ganrepro.runtime import make_deterministic, provenance
+from ganrepro.runtime import make_deterministic, provenance, to_float_images
 
 log = logging.getLogger(__name__)
 
 LOG_FIELDS = ("iteration", "d_loss", "g_loss", "penalty", "li_cat", "li_cont", "grad_norm_d", "grad_norm_g")
-
-
-def to_float_images(x_uint8: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(x_uint8).float().div_(127.5).sub_(1.0)
 
 
 def config_hash(run: dict, seed: int) -> str:
@@ -194,10 +191,6 @@ class Run:
         self.gen.set_state(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         self.iteration, self.rows, self.status = state["iteration"], state["rows"], state["status"]
-
-
-class CorruptCheckpoint(RuntimeError):
-    pass
 
 
 def read_state(path: Path, expected_hash: str) -> dict:

@@ -1,0 +1,121 @@
+"""Training: determinism, kill -9 and resume to identical bytes, corrupt checkpoints, divergence,
+TTUR rates and n_critic update counts."""
+
+import copy
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import write_params
+from ganrepro.config import resolve_variant
+from ganrepro.train import Run, train
+
+TRAIN_FILES = ("checkpoint.pt", "train_log.csv", "train_summary.json")
+
+
+def _cfg(smoke_params, **train_overrides):
+    cfg = copy.deepcopy(smoke_params)
+    cfg["train"].update(train_overrides)
+    return cfg
+
+
+def _train_cmd(params: Path, data: Path, out: Path, variant="dcgan", seed=0):
+    return [sys.executable, "-m", "ganrepro", "train", "--params", str(params), "--variant", variant,
+            "--seed", str(seed), "--data", str(data), "--out", str(out)]
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path, smoke_params, tiny_dataset):
+    cfg = _cfg(smoke_params, iterations=12, checkpoint_every=5)
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        train(cfg, "sngan", seed, tiny_dataset, tmp_path / name, progress=False)
+    for f in TRAIN_FILES:
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+    assert (tmp_path / "a/checkpoint.pt").read_bytes() != (tmp_path / "c/checkpoint.pt").read_bytes()
+
+
+def test_kill_9_then_resume_gives_identical_checkpoint(tmp_path, smoke_params, tiny_dataset):
+    cfg = _cfg(smoke_params, iterations=300, checkpoint_every=20, width=16)
+    params = write_params(tmp_path / "params.yaml", cfg)
+    reference = tmp_path / "reference"
+    subprocess.run(_train_cmd(params, tiny_dataset, reference), check=True, capture_output=True)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_train_cmd(params, tiny_dataset, killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "resume/state.prev.pt").exists():  # at least two checkpoints written
+        assert time.time() < deadline and proc.poll() is None, "training ended before it could be killed"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "checkpoint.pt").exists(), "killed too late: the run had finished"
+
+    resumed = subprocess.run(_train_cmd(params, tiny_dataset, killed), capture_output=True, text=True, check=True)
+    assert "resuming dcgan seed 0 from" in resumed.stderr
+    for f in TRAIN_FILES:
+        assert (killed / f).read_bytes() == (reference / f).read_bytes(), f
+
+
+def test_truncated_checkpoint_is_reported_and_previous_one_used(tmp_path, smoke_params, tiny_dataset):
+    cfg = _cfg(smoke_params, iterations=40, checkpoint_every=10)
+    train(cfg, "dcgan", 0, tiny_dataset, tmp_path / "ref", progress=False)
+    out = tmp_path / "run"
+    train(_cfg(smoke_params, iterations=30, checkpoint_every=10), "dcgan", 0, tiny_dataset, out, progress=False)
+    # A 30-iteration run's states are foreign to a 40-iteration run (other config): not reused.
+    state = out / "resume/state.pt"
+    state.write_bytes(state.read_bytes()[:1000])  # truncated by hand
+    params = write_params(tmp_path / "params.yaml", cfg)
+    proc = subprocess.run(_train_cmd(params, tiny_dataset, out), capture_output=True, text=True, check=True)
+    assert f"ignoring {state}: unreadable checkpoint" in proc.stderr
+    assert "written for other params/seed" in proc.stderr
+    assert (out / "checkpoint.pt").read_bytes() == (tmp_path / "ref/checkpoint.pt").read_bytes()
+
+
+def test_truncated_latest_state_falls_back_to_previous(tmp_path, smoke_params, tiny_dataset):
+    cfg = _cfg(smoke_params, iterations=40, checkpoint_every=10)
+    train(cfg, "dcgan", 0, tiny_dataset, tmp_path / "ref", progress=False)
+    out = tmp_path / "run"
+    train(cfg, "dcgan", 0, tiny_dataset, out, progress=False)
+    (out / "checkpoint.pt").unlink()
+    state = out / "resume/state.pt"
+    state.write_bytes(state.read_bytes()[: len(state.read_bytes()) // 2])
+    params = write_params(tmp_path / "params.yaml", cfg)
+    proc = subprocess.run(_train_cmd(params, tiny_dataset, out), capture_output=True, text=True, check=True)
+    assert "unreadable checkpoint" in proc.stderr and "state.prev.pt at iteration 30" in proc.stderr
+    assert (out / "checkpoint.pt").read_bytes() == (tmp_path / "ref/checkpoint.pt").read_bytes()
+
+
+def test_divergence_is_recorded_not_raised(tmp_path, smoke_params, tiny_dataset):
+    import json
+
+    cfg = _cfg(smoke_params, iterations=50)
+    cfg["variants"]["dcgan"] = {"lr_d": 1e30, "lr_g": 1e30, "loss": "least_squares"}
+    train(cfg, "dcgan", 0, tiny_dataset, tmp_path / "run", progress=False)
+    summary = json.loads((tmp_path / "run/train_summary.json").read_text())
+    assert summary["status"] == "diverged"
+    assert summary["iterations"] < 50
+
+
+def test_ttur_rates_and_n_critic_update_counts(smoke_params):
+    run = resolve_variant(smoke_params, "ttur")
+    state = Run(run, 0, 1, 28, torch.device("cpu"))
+    assert state.opt_d.param_groups[0]["lr"] == 0.0004 and state.opt_g.param_groups[0]["lr"] == 0.0001
+    assert state.opt_d.param_groups[0]["betas"] == (0.0, 0.9)
+    wgan = resolve_variant(smoke_params, "wgan_gp")
+    state = Run(wgan, 0, 1, 28, torch.device("cpu"))
+    data = torch.rand(64, 1, 28, 28) * 2 - 1
+    for _ in range(3):
+        state.step(data)
+    d_steps = {int(s["step"]) for s in state.opt_d.state.values()}
+    g_steps = {int(s["step"]) for s in state.opt_g.state.values()}
+    assert d_steps == {3 * wgan["n_critic"]} and g_steps == {3}
+    clip = Run(resolve_variant(smoke_params, "wgan_clip"), 0, 1, 28, torch.device("cpu"))
+    clip.step(data)
+    assert isinstance(clip.opt_d, torch.optim.RMSprop)
+    c = smoke_params["variants"]["wgan_clip"]["clip_value"]
+    assert all(p.abs().max() <= c for p in clip.D.parameters())
