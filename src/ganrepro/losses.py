@@ -47,15 +47,24 @@ def g_loss(name: str, fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP (Gulrajani 2017): E[(‖∇D(x̂)‖₂ − 1)²], x̂ = εx + (1−ε)x̃, ε ~ U(0,1) per sample."""
-    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=generator).to(real.device)
+    """WGAN-GP (Gulrajani 2017): E[(‖∇D(x̂)‖₂ − 1)²], x̂ = εx + (1−ε)x̃, ε ~ U(0,1) per sample.
+
+    ε is one draw ``torch.rand(N, 1, …, 1, generator=generator, dtype=real.dtype)`` on the
+    generator's device (the CPU one in training), then moved to ``real``'s device. Un-weighted:
+    the caller multiplies by λ. ``create_graph=True``, so the penalty trains D.
+    """
+    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    eps = torch.rand(shape, generator=generator, dtype=real.dtype).to(real.device)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
 def r1_penalty(D, real: torch.Tensor) -> torch.Tensor:
-    """R1 (Mescheder 2018): E[‖∇D(x)‖²] on real samples only; the caller weights it by γ/2."""
+    """R1 (Mescheder 2018): E[‖∇D(x)‖²] on real samples only; the caller weights it by γ/2.
+
+    Zero-centred and blind to fake samples by construction (it takes none). ``create_graph=True``.
+    """
     x = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
     return grad.flatten(1).pow(2).sum(1).mean()
@@ -69,7 +78,11 @@ def clip_weights(D, c: float) -> None:
 
 
 def sample_codes(n: int, n_categorical: int, n_continuous: int, generator: torch.Generator | None = None, device="cpu"):
-    """InfoGAN codes: c_cat ~ Cat(K) (index and one-hot), c_cont ~ U(-1, 1)^C."""
+    """InfoGAN codes: c_cat ~ Cat(K) (index and one-hot), c_cont ~ U(-1, 1)^C.
+
+    Returns ``(cat_idx, cat_onehot, cont)``: LongTensor N (None when K = 0), float N × K, float
+    N × C. Drawn on the CPU generator (same draws on any device), then moved to ``device``.
+    """
     if n_categorical:
         cat_idx = torch.randint(0, n_categorical, (n,), generator=generator)
         cat_onehot = F.one_hot(cat_idx, n_categorical).float()
@@ -81,6 +94,7 @@ def sample_codes(n: int, n_categorical: int, n_continuous: int, generator: torch
 
 
 def code_vector(cat_onehot: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
+    """The generator's code input: one-hot categorical ⊕ continuous, N × (K + C)."""
     return torch.cat([cat_onehot, cont], dim=1)
 
 
@@ -92,9 +106,12 @@ def code_entropy(n_categorical: int, n_continuous: int) -> float:
 def mutual_information_lower_bound(cat_logits, cont_mean, cont_logstd, cat_idx, cont) -> dict:
     """L_I(G, Q) = E[log Q(c|G(z,c))] + H(c) (Chen 2016), split by code; to MAXIMISE.
 
-    ``cat`` ≤ log K always (a discrete entropy bound). ``cont`` uses a Gaussian Q and the
-    differential entropy of U(-1, 1); it is not bounded by H(c). The training loss adds
-    −λ_cat·cat − λ_cont·cont.
+    Returns scalar tensors (E = mean over the batch):
+    ``cat`` = E[log Q(c_cat|x)] + log K = log K − cross-entropy, ≤ log K always (a discrete
+    entropy bound); 0 when there is no categorical code.
+    ``cont`` = E[Σ_j log N(c_j; μ_j, σ_j)] + C·log 2 (U(-1, 1) has differential entropy log 2);
+    a density, so NOT bounded above by H(c): a sharp Q makes it grow without limit.
+    ``total`` = cat + cont. The training loss adds −λ_cat·cat − λ_cont·cont.
     """
     zero = cont.new_zeros(())
     if cat_logits is not None and cat_idx is not None:
