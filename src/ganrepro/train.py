@@ -121,8 +121,12 @@ class Run:
         vec, cat_idx, cont = self.latent(run["batch_size"])
         with torch.no_grad():
             fake = self.G(vec)
-        feats_real = self.D.features(real)
-        feats_fake = self.D.features(fake)
+        if run["spectral_norm"]:
+            # One forward per D update, so power iteration takes exactly one step per update
+            # (Miyato 2018); D has no batch norm then, so joining the batches changes nothing else.
+            feats_real, feats_fake = self.D.features(torch.cat([real, fake])).split(real.shape[0])
+        else:
+            feats_real, feats_fake = self.D.features(real), self.D.features(fake)
         loss = losses.d_loss(run["loss"], self.D.head(feats_real), self.D.head(feats_fake))
         penalty = torch.zeros((), device=self.dev)
         if run["penalty"] == "gp":
@@ -151,8 +155,12 @@ class Run:
     def g_step(self) -> dict:
         vec, cat_idx, cont = self.latent(self.run["batch_size"])
         fake = self.G(vec)
+        if self.run["spectral_norm"]:
+            self.D.eval()  # no power-iteration step on G's turn; σ(W) is D's estimate as it stands
         feats = self.D.features(fake)
-        loss = losses.g_loss(self.run["loss"], self.D.head(feats))
+        logits = self.D.head(feats)
+        self.D.train()
+        loss = losses.g_loss(self.run["loss"], logits)
         if self.info:
             loss = loss + self.info_loss(self.mutual_info(feats, cat_idx, cont))
         self.opt_g.zero_grad(set_to_none=True)
