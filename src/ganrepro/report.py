@@ -131,9 +131,9 @@ def split_study_png(runs: pd.DataFrame, real: pd.DataFrame, splits: list[int]) -
     ok = runs[runs.status == "completed"]
     for variant, grp in ok.groupby("variant", sort=False):
         ax.plot(splits, [grp[f"IS_{s}"].mean() for s in splits], marker="o", ms=3, label=variant)
+    styles = {"real train": "k--", "real test": "k-.", "uniform noise": "k:"}
     for _, row in real.iterrows():
-        ax.plot(splits, [row[f"IS_{s}"] for s in splits], "k--" if "real" in row["data"] else "k:",
-                lw=2, label=row["data"])
+        ax.plot(splits, [row[f"IS_{s}"] for s in splits], styles.get(row["data"], "k-"), lw=2, label=row["data"])
     ax.set_xscale("log")
     ax.set_xlabel("number of splits (N / split = samples per p(y) estimate)")
     ax.set_ylabel("Inception Score (domain classifier k0)")
