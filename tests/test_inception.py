@@ -67,3 +67,31 @@ def test_float_and_uint8_inputs_agree():
 def test_rejects_bad_shapes():
     with pytest.raises(ValueError, match="N x C x H x W"):
         InceptionClassifier(torch.nn.Identity()).preprocess(torch.zeros(2, 28, 28))
+
+
+def test_cli_inception_probs_then_inception_score(tmp_path, capsys):
+    """`ganrepro inception-probs` on a samples.npz with a (random) weights file, then the IS CLI."""
+    import json
+
+    import numpy as np
+    import torch
+    import torchvision
+
+    from ganrepro import atomic
+    from ganrepro.cli import main
+
+    weights = tmp_path / "inception.pth"
+    torch.manual_seed(0)
+    torch.save(torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=True).state_dict(), weights)
+    samples = tmp_path / "samples.npz"
+    atomic.write_npz(samples, images=np.random.default_rng(0).integers(0, 256, (3, 1, 28, 28), dtype=np.uint8))
+    out = tmp_path / "probs.npy"
+    assert main(["inception-probs", "--samples", str(samples), "--weights", str(weights), "--out", str(out)]) == 0
+    probs = np.load(out)
+    assert probs.shape == (3, 1000) and np.allclose(probs.sum(1), 1.0)
+    capsys.readouterr()
+    assert main(["inception-score", str(out), "--splits", "1,3"]) == 0
+    assert set(json.loads(capsys.readouterr().out)["splits"]) == {"1", "3"}
+    assert main(["inception-probs", "--samples", str(samples), "--weights", str(tmp_path / "none.pth"),
+                 "--out", str(out)]) == 2
+    assert "inception_v3_google-0cc3c7bd.pth" in capsys.readouterr().err

@@ -30,21 +30,35 @@ DETERMINISTIC = ("checkpoint.pt", "samples.npz", "scores.json", "probs.npz", "tr
 
 
 @pytest.fixture(scope="module")
-def snakemake_run(tmp_path_factory) -> Path:
-    work = copy_project(tmp_path_factory.mktemp("smk"))
-    run(SMK + ["--cores", "2", "--configfile", "tests/smoke/params.yaml"], cwd=work, timeout=1500)
-    return work
+def pipelines(tmp_path_factory) -> dict[str, Path]:
+    """The smoke study through Snakemake and through DVC, side by side (one core each)."""
+    import subprocess
+
+    smk = copy_project(tmp_path_factory.mktemp("smk"))
+    dvc = copy_project(tmp_path_factory.mktemp("dvc"))
+    shutil.copy(dvc / "tests/smoke/params.yaml", dvc / "params.yaml")
+    run(["git", "init", "-q"], cwd=dvc)
+    run(DVC + ["init", "-q"], cwd=dvc)
+    run([sys.executable, "-m", "ganrepro", "dvc-yaml", "--params", "params.yaml", "--out", "dvc.yaml"], cwd=dvc)
+    procs = {
+        "smk": subprocess.Popen(SMK + ["--cores", "1", "--configfile", "tests/smoke/params.yaml"], cwd=smk,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+        "dvc": subprocess.Popen(DVC + ["repro"], cwd=dvc, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+    }
+    for name, proc in procs.items():
+        out, _ = proc.communicate(timeout=2400)
+        assert proc.returncode == 0, f"{name} smoke run failed:\n{out[-6000:]}"
+    return {"smk": smk, "dvc": dvc}
 
 
 @pytest.fixture(scope="module")
-def dvc_run(tmp_path_factory) -> Path:
-    work = copy_project(tmp_path_factory.mktemp("dvc"))
-    shutil.copy(work / "tests/smoke/params.yaml", work / "params.yaml")
-    run(["git", "init", "-q"], cwd=work)
-    run(DVC + ["init", "-q"], cwd=work)
-    run([sys.executable, "-m", "ganrepro", "dvc-yaml", "--params", "params.yaml", "--out", "dvc.yaml"], cwd=work)
-    run(DVC + ["repro"], cwd=work, timeout=2400)
-    return work
+def snakemake_run(pipelines) -> Path:
+    return pipelines["smk"]
+
+
+@pytest.fixture(scope="module")
+def dvc_run(pipelines) -> Path:
+    return pipelines["dvc"]
 
 
 def test_snakemake_smoke_run_produces_the_report(snakemake_run, smoke_params):
@@ -97,3 +111,54 @@ def test_dvc_reruns_only_the_changed_variant(dvc_run):
     out = run(DVC + ["repro"], cwd=dvc_run, timeout=900).stdout
     ran = set(re.findall(r"Running stage '([^']+)'", out))
     assert ran == {f"{s}_ttur_seed{i}" for s in ("train", "sample", "score") for i in (0, 1)} | {"report"}
+
+
+def _pids_running(fragment: str) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = (Path("/proc") / entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if fragment in cmdline and "snakemake" not in cmdline:
+                pids.append(int(entry))
+    return pids
+
+
+def test_kill_9_of_a_training_job_then_snakemake_resumes(tmp_path, smoke_params):
+    """kill -9 of the training process mid-run; rerunning Snakemake resumes to identical bytes."""
+    import signal
+    import subprocess
+    import time
+
+    from conftest import write_params
+
+    smoke_params["train"].update(iterations=150, width=16, checkpoint_every=10)
+    target = "results/runs/dcgan/seed0/checkpoint.pt"
+    runs = {}
+    for name in ("reference", "killed"):
+        (tmp_path / name).mkdir()
+        work = copy_project(tmp_path / name)
+        write_params(work / "params.yaml", smoke_params)
+        runs[name] = work
+    run(SMK + ["--cores", "1", target], cwd=runs["reference"], timeout=600)
+
+    work = runs["killed"]
+    proc = subprocess.Popen(SMK + ["--cores", "1", target], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (work / "results/runs/dcgan/seed0/resume/state.prev.pt").exists():
+        assert time.time() < deadline and proc.poll() is None, "training ended before it could be killed"
+        time.sleep(0.05)
+    pids = _pids_running("ganrepro train --params params.yaml --variant dcgan --seed 0")
+    assert pids, "training process not found"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert proc.wait(timeout=120) != 0  # Snakemake reports the failed job and exits
+    assert not (work / target).exists()
+
+    rerun = run(SMK + ["--cores", "1", target], cwd=work, timeout=600)
+    assert "resuming dcgan seed 0 from" in rerun.stderr + rerun.stdout
+    for f in ("checkpoint.pt", "train_log.csv", "train_summary.json"):
+        rel = f"results/runs/dcgan/seed0/{f}"
+        assert (work / rel).read_bytes() == (runs["reference"] / rel).read_bytes(), f

@@ -40,7 +40,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path, smoke_params, tiny_da
 
 
 def test_kill_9_then_resume_gives_identical_checkpoint(tmp_path, smoke_params, tiny_dataset):
-    cfg = _cfg(smoke_params, iterations=300, checkpoint_every=20, width=16)
+    cfg = _cfg(smoke_params, iterations=150, checkpoint_every=10, width=16)
     params = write_params(tmp_path / "params.yaml", cfg)
     reference = tmp_path / "reference"
     subprocess.run(_train_cmd(params, tiny_dataset, reference), check=True, capture_output=True)

@@ -108,6 +108,36 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_inception_probs(args) -> int:
+    """Class probabilities of a sample set under ImageNet Inception-v3 (Barratt & Sharma's setting)."""
+    import io
+
+    import numpy as np
+    import torch
+
+    from ganrepro import atomic
+    from ganrepro.inception import InceptionClassifier, load_inception_v3
+    from ganrepro.runtime import device as pick_device
+
+    model = InceptionClassifier(load_inception_v3(Path(args.weights) if args.weights else None))
+    dev = pick_device()
+    model = model.to(dev)
+    with np.load(args.samples) as f:
+        if "images" not in f or f["images"].dtype != np.uint8 or f["images"].ndim != 4:
+            raise FileNotFoundError(f"{args.samples}: expected an npz with 'images', uint8 N×C×H×W")
+        images = f["images"]
+    probs = []
+    with torch.no_grad():
+        for i in range(0, len(images), args.batch_size):
+            x = torch.from_numpy(images[i : i + args.batch_size]).to(dev)
+            probs.append(torch.softmax(model(x).double(), dim=1).cpu().numpy())
+    buf = io.BytesIO()
+    np.save(buf, np.concatenate(probs))
+    atomic.write_bytes(args.out, buf.getvalue())
+    print(f"{args.out}: {len(images)} × 1000 Inception-v3 probabilities")
+    return 0
+
+
 def cmd_validate(args) -> int:
     load_params(args.params)
     print(f"{args.params}: valid")
@@ -174,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p = add("report", cmd_report, "the comparison report (Markdown, HTML, CSV)")
     p.add_argument("--out", required=True)
+    p = add("inception-probs", cmd_inception_probs, "Inception-v3 (ImageNet) class probabilities of samples.npz",
+            params=False)
+    p.add_argument("--samples", required=True, help="a samples.npz written by the sample step")
+    p.add_argument("--weights", default="weights/inception_v3_google-0cc3c7bd.pth",
+                   help="torchvision's Inception-v3 weights file (cannot be downloaded offline)")
+    p.add_argument("--out", required=True, help="probabilities .npy, for `ganrepro inception-score`")
+    p.add_argument("--batch-size", type=int, default=64)
     add("validate", cmd_validate, "check a params file (schema + semantic rules)")
     p = add("dvc-yaml", cmd_dvc_yaml, "write dvc.yaml from the pipeline definition")
     p.add_argument("--out", default="dvc.yaml", help="path, or - for stdout")

@@ -44,12 +44,11 @@ def _nn_distances(images: np.ndarray, train: np.ndarray) -> np.ndarray:
 def score_images(images: np.ndarray, data: dict, classifier_paths: list[str], ev: dict, dev) -> tuple[dict, dict]:
     """IS at every split count, MI, FID (per classifier) and the memorisation check."""
     per, cache = {}, {}
-    real_feats = {}
+    reference = data["x_test"][: len(images)]  # FID against as many real test images as samples
     for k, path in enumerate(classifier_paths):
         model = load_classifier(path, dev)
         out = predict(model, images, dev)
-        ref = predict(model, data["x_test"], dev)
-        real_feats[k] = ref["features"]
+        ref = predict(model, reference, dev)
         entry = _classifier_scores(out["probs"], ev["splits"], ev["bootstrap"])
         entry["fid_test"] = metrics.frechet_distance(out["features"], ref["features"])
         per[f"k{k}"] = entry

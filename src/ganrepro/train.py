@@ -256,6 +256,8 @@ def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, pr
 
     t0 = time.perf_counter()
     start_iter = state.iteration
+    # Wall-clock times live in timing.json only: the other outputs must be byte-reproducible.
+    intervals, last_t, last_i = [], t0, state.iteration
     bar = tqdm(total=run["iterations"], initial=state.iteration, desc=f"train {variant} s{seed}",
                disable=not progress, mininterval=5)
     while state.iteration < run["iterations"] and state.status == "running":
@@ -265,6 +267,10 @@ def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, pr
             log.warning("%s seed %d diverged at iteration %d: %s", variant, seed, state.iteration, row)
         if state.iteration % run["log_every"] == 0 or state.status == "diverged":
             state.rows.append(row)
+            now = time.perf_counter()
+            intervals.append({"iteration": state.iteration,
+                              "seconds_per_iteration": (now - last_t) / max(1, state.iteration - last_i)})
+            last_t, last_i = now, state.iteration
         if state.iteration % run["checkpoint_every"] == 0 and state.status == "running":
             save_state(state, resume_dir)
         bar.update(1)
@@ -280,6 +286,7 @@ def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, pr
         "seconds_per_iteration": elapsed / max(1, state.iteration - start_iter),
         "resumed_from": resumed_from,
         "device": str(dev),
+        "per_log_interval": intervals,
     }
     atomic.write_json(out_dir / "timing.json", timing)
     return timing
