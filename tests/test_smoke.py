@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, copy_project, run
+from conftest import copy_project, run
 
 pytestmark = pytest.mark.slow
 

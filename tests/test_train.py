@@ -127,7 +127,6 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
 @pytest.fixture(scope="module")
 def fashion_subset(tmp_path_factory) -> Path:
     """3,000 real Fashion-MNIST images (Debian's package, installed by `make setup`)."""
-    import numpy as np
 
     from ganrepro import atomic, data
 

@@ -126,7 +126,6 @@ STEPS: dict[str, Step] = {
     ]
 }
 
-RUN_STEPS = ("train", "sample", "score")
 REPORT_RUN_FILES = ("train_summary.json", "train_log.csv", "timing.json", "grid.png", "traversals.png", "scores.json")
 
 

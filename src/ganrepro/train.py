@@ -204,7 +204,7 @@ class Run:
 def read_state(path: Path, expected_hash: str) -> dict:
     """Load a resume state; raise CorruptCheckpoint naming the file and the problem."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, bad pickle, …
         raise CorruptCheckpoint(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(state, dict) or "config_hash" not in state:
