@@ -137,8 +137,8 @@ def split_study_png(runs: pd.DataFrame, real: pd.DataFrame, splits: list[int]) -
     ax.set_xscale("log")
     ax.set_xlabel("number of splits (N / split = samples per p(y) estimate)")
     ax.set_ylabel("Inception Score (domain classifier k0)")
-    ax.set_title("IS depends on the split count (Barratt & Sharma §3.1)")
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_title("IS depends on the split count (Barratt & Sharma 2018)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.grid(alpha=0.3)
     return _fig_bytes(fig)
 
@@ -155,7 +155,7 @@ def curves_png(sel: dict, column: str, ylabel: str, title: str, hline: float | N
     ax.set_xlabel("generator iteration")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.grid(alpha=0.3)
     return _fig_bytes(fig)
 
