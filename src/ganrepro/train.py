@@ -279,7 +279,7 @@ def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, pr
         state.status = "completed"
     elapsed = time.perf_counter() - t0
 
-    write_outputs(state, sel, variant, seed, channels, image_size, out_dir)
+    write_outputs(state, variant, seed, channels, image_size, out_dir)
     timing = {
         "wall_seconds": elapsed,
         "iterations_this_process": state.iteration - start_iter,
@@ -292,7 +292,7 @@ def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, pr
     return timing
 
 
-def write_outputs(state: Run, sel: dict, variant: str, seed: int, channels: int, image_size: int, out_dir: Path):
+def write_outputs(state: Run, variant: str, seed: int, channels: int, image_size: int, out_dir: Path):
     run = state.run
     checkpoint = {
         "variant": variant, "seed": seed, "config": run, "status": state.status,
