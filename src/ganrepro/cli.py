@@ -6,11 +6,19 @@ Snakemake and DVC run the same commands (src/ganrepro/pipeline.py). A step that 
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
-import sys
-from pathlib import Path
+import os
+
+# BLAS reductions (numpy matrix products, e.g. the MI bootstrap) change their last bits with the
+# thread count. Snakemake sets these to a job's threads, DVC sets nothing: pin them to one, before
+# numpy is imported, so every step gives the same bytes under either orchestrator on any machine.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from ganrepro import pipeline
 from ganrepro.config import ParamsError, load_params, select
