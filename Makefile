@@ -10,7 +10,7 @@ export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data-package reproduce test smoke dvc-yaml clean
+.PHONY: setup data-package reproduce test test-fast lint dvc-yaml clean
 
 setup: $(STAMP) data-package
 
@@ -34,9 +34,25 @@ reproduce: setup
 	snakemake --cores 8
 	@echo "report: results/report/index.html"
 
-test: setup
-	$(PY) -m pytest -q; rc=$$?; \
+# pytest's exit code 5 (no tests collected) is a failure too.
+PYTEST = rc=0; $(PY) -m pytest -q $(1) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+test: setup
+	$(call PYTEST,)
+
+# The developer's loop: everything but the tests marked slow (pipeline and training runs).
+test-fast: setup
+	$(call PYTEST,-m "not slow")
+
+# ruff (pyproject.toml) on the package and tests; snakemake --lint on the workflow. Snakemake's advice to
+# give each rule a conda environment or container is left out: the environment is the project's .venv.
+lint: setup
+	$(VENV)/bin/ruff check .
+	@out=$$(snakemake --lint 2>&1); \
+	left=$$(echo "$$out" | grep -E '^\s+\* ' | grep -viE 'conda environment or container'); \
+	if [ -n "$$left" ]; then echo "$$out"; echo "snakemake --lint: $$left"; exit 1; fi; \
+	echo "snakemake --lint: clean (apart from the conda/container advice)"
 
 dvc-yaml: $(STAMP)
 	ganrepro dvc-yaml --params params.yaml --out dvc.yaml

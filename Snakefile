@@ -16,10 +16,7 @@ CFG = load_params(PARAMS_FILE)
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/report.smk"
+include: "workflow/rules/steps.smk"
 
 
 rule all:

@@ -67,7 +67,7 @@ def fake():
         "t10k-labels-idx1-ubyte": idx_bytes(arrays["y_test"]),
     }
     compressed = {name: gz(b) for name, b in raw.items()}
-    roles = dict(zip(IDX_NAMES, ("train_images", "train_labels", "test_images", "test_labels")))
+    roles = dict(zip(IDX_NAMES, ("train_images", "train_labels", "test_images", "test_labels"), strict=True))
     spec = DatasetSpec(
         name="fake",
         files=tuple(FileSpec(n, n + ".gz", sha256(raw[n]), md5(compressed[n]), role=roles[n]) for n in IDX_NAMES),

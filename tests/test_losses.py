@@ -12,8 +12,9 @@ import torch.nn as nn
 from scipy.special import log_softmax
 from scipy.stats import norm
 
-from ganrepro import losses
-from ganrepro.models import Discriminator, init_weights
+from ganrepro import latent, losses, penalties
+from ganrepro.models import init_weights
+from ganrepro.models.dcgan import Discriminator
 
 REAL = np.array([-6.0, -2.5, -0.3, 0.0, 0.7, 1.0, 3.2, 12.0])
 FAKE = np.array([5.0, -1.0, 0.4, -3.3, 0.0, -0.9, 2.1, -14.0])
@@ -114,7 +115,7 @@ def test_gradient_penalty_of_linear_d_is_norm_of_w_minus_one_squared():
     w = torch.randn(2, 3, 3, dtype=torch.float64)
     real, fake = torch.randn(5, 2, 3, 3, dtype=torch.float64), torch.randn(5, 2, 3, 3, dtype=torch.float64)
     d = Linear(w)
-    gp = losses.gradient_penalty(d, real, fake, generator=torch.Generator().manual_seed(1))
+    gp = penalties.gradient_penalty(d, real, fake, generator=torch.Generator().manual_seed(1))
     expected = (w.norm().item() - 1) ** 2
     np.testing.assert_allclose(gp.item(), expected, rtol=1e-12)
     # create_graph: the penalty is differentiable in D's weights, ∂/∂w (‖w‖ − 1)² = 2(‖w‖ − 1)·w/‖w‖
@@ -131,7 +132,7 @@ def test_gradient_penalty_matches_per_sample_jacobians_of_a_conv_d():
         for p in d.parameters():
             p.mul_(6)
     real, fake = torch.rand(6, 1, 28, 28, dtype=torch.float64), torch.rand(6, 1, 28, 28, dtype=torch.float64) * 2 - 1
-    gp = losses.gradient_penalty(d, real, fake, generator=torch.Generator().manual_seed(7))
+    gp = penalties.gradient_penalty(d, real, fake, generator=torch.Generator().manual_seed(7))
 
     eps = _eps(6, 4, seed=7)
     terms = []
@@ -147,7 +148,7 @@ def test_gradient_penalty_is_taken_at_interpolates_not_at_real_or_fake():
     torch.manual_seed(0)
     real = torch.randn(64, 3, dtype=torch.float64) + 1.5
     fake = torch.randn(64, 3, dtype=torch.float64) - 1.5
-    gp = losses.gradient_penalty(Quadratic(), real, fake, generator=torch.Generator().manual_seed(3))
+    gp = penalties.gradient_penalty(Quadratic(), real, fake, generator=torch.Generator().manual_seed(3))
     eps = _eps(64, 2, seed=3)
     x_hat = eps * real + (1 - eps) * fake
     at = lambda x: ((x.norm(dim=1) - 1) ** 2).mean().item()  # noqa: E731  ∇ = x for ½‖x‖²
@@ -158,10 +159,10 @@ def test_gradient_penalty_is_taken_at_interpolates_not_at_real_or_fake():
 
 def test_gradient_penalty_is_deterministic_given_the_generator():
     real, fake = torch.randn(16, 4, dtype=torch.float64), torch.randn(16, 4, dtype=torch.float64)
-    run = lambda seed: losses.gradient_penalty(Quadratic(), real, fake, torch.Generator().manual_seed(seed)).item()  # noqa: E731
+    run = lambda seed: penalties.gradient_penalty(Quadratic(), real, fake, torch.Generator().manual_seed(seed)).item()  # noqa: E731
     assert run(5) == run(5)
     assert run(5) != run(6)
-    assert math.isfinite(losses.gradient_penalty(Quadratic(), real, fake).item())  # global RNG when None
+    assert math.isfinite(penalties.gradient_penalty(Quadratic(), real, fake).item())  # global RNG when None
 
 
 # -- R1 -------------------------------------------------------------------------------------------
@@ -169,25 +170,21 @@ def test_r1_of_quadratic_d_is_mean_squared_norm_of_real_samples():
     torch.manual_seed(0)
     real = torch.randn(10, 2, 4, 4, dtype=torch.float64)
     d = Quadratic(a=1.7)
-    r1 = losses.r1_penalty(d, real)
+    r1 = penalties.r1_penalty(d, real)
     sq = real.flatten(1).pow(2).sum(1).mean().item()
     np.testing.assert_allclose(r1.item(), 1.7**2 * sq, rtol=1e-12)  # ∇ = a·x, R1 = a²·E‖x‖²
     r1.backward()  # create_graph: ∂R1/∂a = 2a·E‖x‖²
     np.testing.assert_allclose(d.a.grad.item(), 2 * 1.7 * sq, rtol=1e-12)
-    np.testing.assert_allclose(losses.r1_penalty(Linear(torch.full((3,), 2.0, dtype=torch.float64)),
+    np.testing.assert_allclose(penalties.r1_penalty(Linear(torch.full((3,), 2.0, dtype=torch.float64)),
                                                  torch.randn(4, 3, dtype=torch.float64)).item(), 12.0)
 
 
 def test_r1_takes_only_real_samples_and_is_zero_centred():
-    assert list(inspect.signature(losses.r1_penalty).parameters) == ["D", "real"]
+    assert list(inspect.signature(penalties.r1_penalty).parameters) == ["D", "real"]
     # zero-centred: a D that is flat at the real samples pays nothing (WGAN-GP would pay 1)
     real = torch.zeros(8, 5, dtype=torch.float64)
-    assert losses.r1_penalty(Quadratic(), real).item() == 0
-    np.testing.assert_allclose(losses.gradient_penalty(Quadratic(), real, real).item(), 1.0)
-
-
-def test_penalty_names():
-    assert losses.PENALTIES == ("none", "clip", "gp", "r1")
+    assert penalties.r1_penalty(Quadratic(), real).item() == 0
+    np.testing.assert_allclose(penalties.gradient_penalty(Quadratic(), real, real).item(), 1.0)
 
 
 # -- weight clipping ------------------------------------------------------------------------------
@@ -198,9 +195,9 @@ def test_clip_weights_clamps_outside_and_keeps_inside():
         for p in d.parameters():
             p.copy_(torch.randn_like(p) * 0.05)
     before = [p.detach().clone() for p in d.parameters()]
-    losses.clip_weights(d, 0.01)
+    penalties.clip_weights(d, 0.01)
     n_clipped = 0
-    for old, new in zip(before, d.parameters()):
+    for old, new in zip(before, d.parameters(), strict=True):
         assert new.abs().max() <= 0.01
         inside = old.abs() <= 0.01
         assert torch.equal(new[inside], old[inside])
@@ -211,16 +208,16 @@ def test_clip_weights_clamps_outside_and_keeps_inside():
 
 # -- InfoGAN --------------------------------------------------------------------------------------
 def test_sample_codes_shapes_ranges_and_determinism():
-    idx, onehot, cont = losses.sample_codes(500, 10, 2, generator=torch.Generator().manual_seed(0))
+    idx, onehot, cont = latent.sample_codes(500, 10, 2, generator=torch.Generator().manual_seed(0))
     assert idx.dtype == torch.long and idx.shape == (500,) and onehot.shape == (500, 10) and cont.shape == (500, 2)
     assert torch.equal(onehot.argmax(1), idx) and torch.equal(onehot.sum(1), torch.ones(500))
     assert cont.min() >= -1 and cont.max() <= 1 and cont.min() < -0.9 and cont.max() > 0.9
     assert len(idx.unique()) == 10
-    idx2, _, cont2 = losses.sample_codes(500, 10, 2, generator=torch.Generator().manual_seed(0))
+    idx2, _, cont2 = latent.sample_codes(500, 10, 2, generator=torch.Generator().manual_seed(0))
     assert torch.equal(idx, idx2) and torch.equal(cont, cont2)
-    vec = losses.code_vector(onehot, cont)
+    vec = latent.code_vector(onehot, cont)
     assert vec.shape == (500, 12) and torch.equal(vec[:, :10], onehot) and torch.equal(vec[:, 10:], cont)
-    idx0, onehot0, cont0 = losses.sample_codes(4, 0, 3, generator=torch.Generator().manual_seed(0))
+    idx0, onehot0, cont0 = latent.sample_codes(4, 0, 3, generator=torch.Generator().manual_seed(0))
     assert idx0 is None and onehot0.shape == (4, 0) and cont0.shape == (4, 3)
 
 

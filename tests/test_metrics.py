@@ -13,7 +13,6 @@ How the peers' Inception Scores differ from ours (openai/improved-gan's conventi
 from __future__ import annotations
 
 import itertools
-import time
 import warnings
 
 import numpy as np
@@ -172,13 +171,6 @@ def test_bootstrap_matches_resampling_rows_directly():
     assert got["hi"] == pytest.approx(np.quantile(draws, 0.95), rel=1e-9)
 
 
-def test_bootstrap_is_fast_enough():
-    probs = dirichlet_probs(10_000, 10, 0.3, seed=11)
-    start = time.perf_counter()
-    metrics.mutual_information_bootstrap(probs, n_boot=200)
-    assert time.perf_counter() - start < 2.0
-
-
 @pytest.mark.parametrize("kwargs, message", [({"n_boot": 0}, "n_boot"), ({"level": 1.0}, "level")])
 def test_bootstrap_rejects_bad_options(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -293,7 +285,7 @@ def test_code_accuracy_matches_brute_force(n_codes, n_classes):
     m = min(n_codes, n_classes)
     for code_subset in itertools.permutations(range(n_codes), m):
         for class_subset in itertools.permutations(range(n_classes), m):
-            best = max(best, sum(np.sum((codes == c) & (labels == y)) for c, y in zip(code_subset, class_subset)))
+            best = max(best, sum(np.sum((codes == c) & (labels == y)) for c, y in zip(code_subset, class_subset, strict=True)))
     assert got["accuracy"] == pytest.approx(best / 300)
     mapped = np.array(got["mapping"])[codes]
     assert np.mean(mapped == labels) == pytest.approx(got["accuracy"])

@@ -6,8 +6,9 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.parametrize import is_parametrized
 
-from ganrepro import losses
-from ganrepro.models import NORMS, Discriminator, Generator, QHead, count_parameters, init_weights
+from ganrepro import latent, losses
+from ganrepro.models import NORMS, count_parameters, init_weights
+from ganrepro.models.dcgan import Discriminator, Generator, QHead
 
 
 def _layers(d: nn.Module) -> list[nn.Module]:
@@ -230,8 +231,8 @@ def test_q_head_trains_on_d_features_end_to_end():
     d = _built(Discriminator, 1, 28, 8)
     q = _built(QHead, d.feature_dim, 10, 2)
     gen = torch.Generator().manual_seed(0)
-    idx, onehot, cont = losses.sample_codes(8, 10, 2, generator=gen)
-    x = g(torch.cat([torch.randn(8, 8, generator=gen), losses.code_vector(onehot, cont)], 1))
+    idx, onehot, cont = latent.sample_codes(8, 10, 2, generator=gen)
+    x = g(torch.cat([torch.randn(8, 8, generator=gen), latent.code_vector(onehot, cont)], 1))
     li = losses.mutual_information_lower_bound(*q(d.features(x)), idx, cont)
     (-li["total"]).backward()
     for m in (g, d.body, q):

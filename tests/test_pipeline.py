@@ -1,5 +1,6 @@
 """Snakemake and DVC must agree on the DAG: same jobs, commands, inputs and outputs."""
 
+import functools
 import re
 import subprocess
 import sys
@@ -13,6 +14,12 @@ from ganrepro import pipeline
 from ganrepro.config import load_params
 
 
+def _field(block: str, name: str) -> list[str]:
+    """The comma-separated values of a ``    name: a, b`` line of a job block of ``snakemake -n``."""
+    line = re.search(rf"^\s+{name}: (.*)$", block, re.M)
+    return [s.strip() for s in line.group(1).split(",")] if line else []
+
+
 def snakemake_jobs(configfile: str | None = None) -> dict[tuple, dict]:
     """Jobs of `snakemake -n -p`: {(rule, outputs): {inputs, cmd}} (rule `all` left out)."""
     cmd = [sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1", "--forceall"]
@@ -24,10 +31,13 @@ def snakemake_jobs(configfile: str | None = None) -> dict[tuple, dict]:
         m = re.match(r"(?:localrule|rule) (\w+):", block)
         if not m or m.group(1) == "all":
             continue
-        field = lambda name: [s.strip() for s in re.search(rf"^\s+{name}: (.*)$", block, re.M).group(1).split(",")] if re.search(rf"^\s+{name}: ", block, re.M) else []  # noqa: E731
+        field = functools.partial(_field, block)
         shell = re.search(r"^Shell command: (.*)$", block, re.M) or re.search(r"^\s{4}(ganrepro .*)$", block, re.M)
-        jobs[(m.group(1), tuple(sorted(field("output"))))] = {
-            "inputs": sorted(field("input")), "cmd": shell.group(1).strip() if shell else None}
+        cmd = shell.group(1).strip() if shell else None
+        log = field("log")
+        if cmd and log:  # Snakemake sends a job's output to its log file; DVC shows it
+            cmd = cmd.removesuffix(f" > {log[0]} 2>&1")
+        jobs[(m.group(1), tuple(sorted(field("output"))))] = {"inputs": sorted(field("input")), "cmd": cmd}
     return jobs
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import re
@@ -11,18 +10,12 @@ import numpy as np
 import pytest
 
 from ganrepro import metrics
-from ganrepro.probs_cli import add_parser, inception_score_command
-
-
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ganrepro")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
+from ganrepro.cli import main
+from ganrepro.probs_cli import inception_score_command
 
 
 def call(argv: list[str], capsys) -> tuple[int, str, str]:
-    args = parse(argv)
-    code = args.func(args)
+    code = main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -44,7 +37,8 @@ def test_happy_path_matches_the_metrics(probs_file, capsys):
     assert list(result["splits"]) == ["1", "10", "50"]
     for s in (1, 10, 50):
         mean, std = metrics.inception_score(probs, s)
-        assert result["splits"][str(s)] == {"mean": pytest.approx(mean, rel=1e-12), "std": pytest.approx(std, rel=1e-12, abs=1e-15)}
+        expected = {"mean": pytest.approx(mean, rel=1e-12), "std": pytest.approx(std, rel=1e-12, abs=1e-15)}
+        assert result["splits"][str(s)] == expected
     mi = result["mutual_information"]
     assert mi["mi"] == pytest.approx(metrics.mutual_information(probs), rel=1e-12)
     assert mi["lo"] <= mi["mi"] <= mi["hi"]
@@ -76,7 +70,8 @@ def _save(tmp_path, name, array):
 @pytest.mark.parametrize("make, splits, message", [
     (lambda d: d / "absent.npy", "1", r"absent\.npy: no such file"),
     (lambda d: (d / "text.npy").write_text("not an array") and d / "text.npy", "1", r"not a \.npy file \(no NPY header\)"),
-    (lambda d: (d / "cut.npy").write_bytes(_npy_bytes(np.ones((50, 4)))[:100]) and d / "cut.npy", "1", "not a readable .npy file"),
+    (lambda d: (d / "cut.npy").write_bytes(_npy_bytes(np.ones((50, 4)))[:100]) and d / "cut.npy", "1",
+     "not a readable .npy file"),
     (lambda d: _save(d, "objects.npy", np.array([[0.5, None]], dtype=object)), "1", "Python objects"),
     (lambda d: _save(d, "ints.npy", np.ones((4, 3), dtype=np.int64)), "1", "dtype int64 is not floating point"),
     (lambda d: _save(d, "flat.npy", np.full(10, 0.1)), "1", r"shape \(10,\); expected a 2-D array N x K"),

@@ -39,6 +39,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path, smoke_params, tiny_da
     assert (tmp_path / "a/checkpoint.pt").read_bytes() != (tmp_path / "c/checkpoint.pt").read_bytes()
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_gives_identical_checkpoint(tmp_path, smoke_params, tiny_dataset):
     cfg = _cfg(smoke_params, iterations=150, checkpoint_every=10, width=16)
     params = write_params(tmp_path / "params.yaml", cfg)
@@ -61,6 +62,7 @@ def test_kill_9_then_resume_gives_identical_checkpoint(tmp_path, smoke_params, t
         assert (killed / f).read_bytes() == (reference / f).read_bytes(), f
 
 
+@pytest.mark.slow
 def test_truncated_checkpoint_is_reported_and_previous_one_used(tmp_path, smoke_params, tiny_dataset):
     cfg = _cfg(smoke_params, iterations=40, checkpoint_every=10)
     train(cfg, "dcgan", 0, tiny_dataset, tmp_path / "ref", progress=False)
@@ -76,6 +78,7 @@ def test_truncated_checkpoint_is_reported_and_previous_one_used(tmp_path, smoke_
     assert (out / "checkpoint.pt").read_bytes() == (tmp_path / "ref/checkpoint.pt").read_bytes()
 
 
+@pytest.mark.slow
 def test_truncated_latest_state_falls_back_to_previous(tmp_path, smoke_params, tiny_dataset):
     cfg = _cfg(smoke_params, iterations=40, checkpoint_every=10)
     train(cfg, "dcgan", 0, tiny_dataset, tmp_path / "ref", progress=False)
@@ -141,6 +144,7 @@ def fashion_subset(tmp_path_factory) -> Path:
     return tmp / "subset.npz"
 
 
+@pytest.mark.slow
 def test_infogan_li_rises_to_entropy_plain_gan_stays_below(tmp_path, smoke_params, fashion_subset):
     """InfoGAN Fig. 1: L_I (categorical) → H(c) = log 10 for InfoGAN, not for a plain GAN."""
     import math

@@ -18,8 +18,11 @@ from tqdm import tqdm
 
 from ganrepro import atomic
 from ganrepro.data import load_prepared
+from ganrepro.errors import MissingInput
+from ganrepro.images import to_float_images
+from ganrepro.paths import ClassifierFiles
 from ganrepro.runtime import device as pick_device
-from ganrepro.runtime import make_deterministic, provenance, to_float_images
+from ganrepro.runtime import make_deterministic, provenance
 
 
 class DomainClassifier(nn.Module):
@@ -72,16 +75,16 @@ def train_classifier(sel: dict, data_path: Path, seed: int, out_dir: Path, progr
     metrics = {"seed": seed, "test_accuracy": accuracy, "test_error": 1 - accuracy, "n_train": int(n),
                "n_test": int(len(data["y_test"])), "final_train_loss": float(loss.item()), **model.meta,
                "provenance": provenance(dev)}
-    out_dir = Path(out_dir)
-    atomic.write_json(out_dir / "metrics.json", metrics)
-    atomic.torch_save(out_dir / "model.pt", {"meta": model.meta, "state_dict": {k: v.cpu() for k, v in model.state_dict().items()}})
+    files = ClassifierFiles(out_dir)
+    atomic.write_json(files.metrics, metrics)
+    atomic.torch_save(files.model, {"meta": model.meta, "state_dict": {k: v.cpu() for k, v in model.state_dict().items()}})
     return metrics
 
 
 def load_classifier(path: str | Path, dev: torch.device | None = None) -> DomainClassifier:
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"classifier file not found: {path} (run the classifier step first)")
+        raise MissingInput(f"classifier file not found: {path} (run the classifier step first)")
     blob = torch.load(path, map_location="cpu", weights_only=True)
     model = DomainClassifier(**blob["meta"])
     model.load_state_dict(blob["state_dict"])

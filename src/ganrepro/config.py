@@ -14,11 +14,9 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ganrepro.errors import ParamsError
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "params.schema.yaml"
-
-
-class ParamsError(ValueError):
-    """params.yaml breaks the schema or a semantic rule; the message names the key."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,6 +93,13 @@ def semantic_problems(cfg: dict) -> list[str]:
             problems.append(
                 f"{key}: penalty '{run['penalty']}' with d_norm 'batch': a gradient penalty is "
                 "per sample and batch norm couples the samples of a batch (use none or layer)"
+            )
+        if run["spectral_norm"] and run["d_norm"] == "batch":
+            problems.append(
+                f"{key}: spectral_norm with d_norm 'batch': under spectral norm the training step "
+                "passes real and fake samples through D as one batch (one power-iteration step per "
+                "update) and runs D in eval mode on G's turn, which batch statistics would change "
+                "(use d_norm none or layer)"
             )
         if run["penalty"] == "clip" and run["spectral_norm"]:
             problems.append(f"{key}: weight clipping and spectral_norm are two constraints; pick one")

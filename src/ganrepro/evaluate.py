@@ -15,6 +15,10 @@ import torch
 from ganrepro import atomic, metrics
 from ganrepro.classifier import load_classifier, predict
 from ganrepro.data import load_prepared
+from ganrepro.errors import MissingInput
+from ganrepro.images import grid_png, to_float_images
+from ganrepro.models import load_checkpoint, models_from_checkpoint
+from ganrepro.paths import GamingFiles, RunFiles
 from ganrepro.runtime import device as pick_device
 from ganrepro.runtime import make_deterministic
 
@@ -61,16 +65,18 @@ def score_images(images: np.ndarray, data: dict, classifier_paths: list[str], ev
 
 def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[str]) -> dict:
     ev = sel["evaluation"]
-    run_dir = Path(run_dir)
+    files = RunFiles(run_dir)
     dev = pick_device()
     make_deterministic(0, dev)
-    samples = dict(np.load(run_dir / "samples.npz"))
-    ckpt = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
+    if not files.samples.is_file():
+        raise MissingInput(f"samples not found: {files.samples} (run the sample step first)")
+    samples = dict(np.load(files.samples))
+    ckpt = load_checkpoint(files.checkpoint)
     result = {"variant": ckpt["variant"], "seed": ckpt["seed"], "status": ckpt["status"],
               "n_samples": int(len(samples["images"]))}
     if ckpt["status"] == "diverged" or len(samples["images"]) == 0:
-        atomic.write_npz(run_dir / "probs.npz", empty=np.zeros(0))
-        atomic.write_json(run_dir / "scores.json", result)
+        atomic.write_npz(files.probs, empty=np.zeros(0))
+        atomic.write_json(files.scores, result)
         return result
     data = load_prepared(data_path)
     scores, cache = score_images(samples["images"], data, classifier_paths, ev, dev)
@@ -78,8 +84,8 @@ def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[
     splits = [str(s) for s in ev["splits"]]
     result["classifier_spread"] = {s: sensitivity(scores["classifiers"], s) for s in splits}
     result["codes"] = code_metrics(ckpt, samples, cache["probs_k0"], data, dev)
-    atomic.write_npz(run_dir / "probs.npz", **cache)
-    atomic.write_json(run_dir / "scores.json", result)
+    atomic.write_npz(files.probs, **cache)
+    atomic.write_json(files.scores, result)
     return result
 
 
@@ -90,9 +96,6 @@ def code_metrics(ckpt: dict, samples: dict, probs: np.ndarray, data: dict, dev) 
     ``q_on_real_test``: the paper's measure (Q's argmax code on real test images vs their labels;
     about 5% error on MNIST). ``code_vs_classifier``: does the code set the class of the samples?
     """
-    from ganrepro.runtime import to_float_images
-    from ganrepro.train import models_from_checkpoint
-
     k = ckpt["config"]["codes"]["categorical"]
     n_classes = len(data["classes"])
     if k < 2:
@@ -139,7 +142,6 @@ def score_real(sel: dict, data_path: Path, classifier_paths: list[str], out_path
 def game(sel: dict, data_path: Path, classifier_paths: list[str], out_dir: Path) -> dict:
     """IS can be gamed: inputs optimised against classifier k0, scored by every classifier."""
     from ganrepro import gaming
-    from ganrepro.sample import grid_png
 
     opts, ev = sel["gaming"], sel["evaluation"]
     dev = pick_device()
@@ -155,11 +157,11 @@ def game(sel: dict, data_path: Path, classifier_paths: list[str], out_dir: Path)
     for k, model in enumerate(models):
         per[f"k{k}"] = _classifier_scores(predict(model, images, dev)["probs"], ev["splits"], 50)
         real[f"k{k}"] = _classifier_scores(predict(model, data["x_test"][: opts["n"]], dev)["probs"], ev["splits"], 50)
-    out_dir = Path(out_dir)
+    files = GamingFiles(out_dir)
     result = {"n": opts["n"], "attacked": "k0", "gamed": per, "real_test_same_n": real,
               "max_is": float(n_classes)}
-    atomic.write_bytes(out_dir / "grid.png", grid_png(images[:64], nrow=8))
-    atomic.write_json(out_dir / "scores.json", result)
+    atomic.write_bytes(files.grid, grid_png(images[:64], nrow=8))
+    atomic.write_json(files.scores, result)
     return result
 
 

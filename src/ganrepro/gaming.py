@@ -12,6 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ganrepro.images import to_uint8
+
 
 def optimise_inputs(classifier: nn.Module, n: int, shape: tuple[int, int, int], n_classes: int,
                     steps: int = 100, lr: float = 0.05, seed: int = 0, device="cpu",
@@ -47,9 +49,9 @@ def optimise_inputs(classifier: nn.Module, n: int, shape: tuple[int, int, int], 
                     optim.step()
                     with torch.no_grad():
                         x.clamp_(-1.0, 1.0)
-                out[i : i + batch_size] = ((x.detach() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
+                out[i : i + batch_size] = to_uint8(x.detach())
     finally:
-        for p, g in zip(classifier.parameters(), grads):
+        for p, g in zip(classifier.parameters(), grads, strict=True):
             p.requires_grad_(g)
         classifier.train(was_training)
     return out

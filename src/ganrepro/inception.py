@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+
+from ganrepro.errors import InceptionWeightsMissing, InputError, MissingInput
 
 WEIGHTS_FILE = "inception_v3_google-0cc3c7bd.pth"
 WEIGHTS_URL = f"https://download.pytorch.org/models/{WEIGHTS_FILE}"
@@ -21,10 +24,6 @@ DEFAULT_WEIGHTS = Path("weights") / WEIGHTS_FILE
 INPUT_SIZE = 299
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class InceptionWeightsMissing(FileNotFoundError):
-    """The Inception-v3 weights file is not where it was expected."""
 
 
 def _missing(path: Path | None) -> InceptionWeightsMissing:
@@ -88,3 +87,28 @@ class InceptionClassifier(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(self.preprocess(images))
+
+
+@torch.no_grad()
+def inception_probs(samples_path: str | Path, weights_path: str | Path | None, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities (float64, N × 1000) of a samples.npz under ImageNet Inception-v3.
+
+    Barratt & Sharma's setting: the network the Inception Score was defined with, whatever the
+    data set (which is why the study scores with domain classifiers too).
+    """
+    from ganrepro.runtime import device as pick_device
+
+    samples_path = Path(samples_path)
+    if not samples_path.is_file():
+        raise MissingInput(f"{samples_path}: no such file (a samples.npz written by the sample step)")
+    with np.load(samples_path) as f:
+        if "images" not in f or f["images"].dtype != np.uint8 or f["images"].ndim != 4:
+            raise InputError(f"{samples_path}: expected an npz with 'images', uint8 N×C×H×W")
+        images = f["images"]
+    dev = pick_device()
+    model = InceptionClassifier(load_inception_v3(weights_path)).to(dev)
+    probs = []
+    for i in range(0, len(images), batch_size):
+        x = torch.from_numpy(images[i : i + batch_size]).to(dev)
+        probs.append(torch.softmax(model(x).double(), dim=1).cpu().numpy())
+    return np.concatenate(probs)

@@ -1,101 +1,68 @@
-"""Adversarial losses, discriminator penalties and InfoGAN's mutual-information bound.
+"""Adversarial losses (a registry of D/G pairs) and InfoGAN's mutual-information bound.
 
-compare_gan's design: each loss and each penalty is a small function picked by name; a variant
-is a combination (loss × penalty × normalisation), not a class.
+compare_gan's design: each loss is a small pair of functions picked by name; a variant is a
+combination (loss × penalty × normalisation), not a class. Logits are D's raw outputs: r on real
+samples, f on generated ones; every function returns the scalar to MINIMISE.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("non_saturating", "minimax", "wasserstein", "hinge", "least_squares")
-PENALTIES = ("none", "clip", "gp", "r1")
+from ganrepro.registry import Registry
 
 
-def _check(name: str) -> None:
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss '{name}' (known: {', '.join(LOSSES)})")
+@dataclass(frozen=True)
+class AdversarialLoss:
+    """``d(real_logits, fake_logits)`` is D's loss, ``g(fake_logits)`` G's; ``doc`` the paper's formula."""
+
+    d: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    g: Callable[[torch.Tensor], torch.Tensor]
+    doc: str
+
+
+LOSSES: Registry[AdversarialLoss] = Registry("loss")
+
+
+def _d_cross_entropy(r, f):
+    return (F.softplus(-r) + F.softplus(f)).mean()  # -log σ(r) - log(1 - σ(f))
+
+
+LOSSES.register("non_saturating", AdversarialLoss(
+    d=_d_cross_entropy,
+    g=lambda f: F.softplus(-f).mean(),
+    doc="Goodfellow 2014, non-saturating: L_D = −E log σ(D(x)) − E log(1 − σ(D(G(z)))), L_G = −E log σ(D(G(z)))."))
+LOSSES.register("minimax", AdversarialLoss(
+    d=_d_cross_entropy,
+    g=lambda f: (-F.softplus(f)).mean(),
+    doc="Goodfellow 2014, minimax: L_D as non-saturating, L_G = E log(1 − σ(D(G(z)))) = −E softplus(D(G(z)))."))
+LOSSES.register("wasserstein", AdversarialLoss(
+    d=lambda r, f: f.mean() - r.mean(),
+    g=lambda f: -f.mean(),
+    doc="Arjovsky 2017: L_D = E D(G(z)) − E D(x), L_G = −E D(G(z)) (needs a Lipschitz constraint)."))
+LOSSES.register("hinge", AdversarialLoss(
+    d=lambda r, f: (F.relu(1 - r) + F.relu(1 + f)).mean(),
+    g=lambda f: -f.mean(),
+    doc="Lim & Ye 2017, Miyato 2018: L_D = E max(0, 1 − D(x)) + E max(0, 1 + D(G(z))), L_G = −E D(G(z))."))
+LOSSES.register("least_squares", AdversarialLoss(
+    d=lambda r, f: 0.5 * ((r - 1) ** 2 + f**2).mean(),
+    g=lambda f: 0.5 * ((f - 1) ** 2).mean(),
+    doc="Mao 2017, a=0, b=c=1: L_D = ½E(D(x) − 1)² + ½E D(G(z))², L_G = ½E(D(G(z)) − 1)²."))
 
 
 def d_loss(name: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Discriminator loss to minimise."""
-    _check(name)
-    r, f = real_logits, fake_logits
-    if name in ("non_saturating", "minimax"):  # -log σ(r) - log(1 - σ(f))
-        return (F.softplus(-r) + F.softplus(f)).mean()
-    if name == "wasserstein":
-        return f.mean() - r.mean()
-    if name == "hinge":
-        return (F.relu(1 - r) + F.relu(1 + f)).mean()
-    return 0.5 * ((r - 1) ** 2 + f**2).mean()  # least squares, a=0 b=1
+    """Discriminator loss ``name`` (an entry of LOSSES) to minimise."""
+    return LOSSES[name].d(real_logits, fake_logits)
 
 
 def g_loss(name: str, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Generator loss to minimise."""
-    _check(name)
-    f = fake_logits
-    if name == "non_saturating":  # -log σ(f)
-        return F.softplus(-f).mean()
-    if name == "minimax":  # log(1 - σ(f)) = -softplus(f)
-        return (-F.softplus(f)).mean()
-    if name in ("wasserstein", "hinge"):
-        return -f.mean()
-    return 0.5 * ((f - 1) ** 2).mean()  # least squares, c=1
-
-
-def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP (Gulrajani 2017): E[(‖∇D(x̂)‖₂ − 1)²], x̂ = εx + (1−ε)x̃, ε ~ U(0,1) per sample.
-
-    ε is one draw ``torch.rand(N, 1, …, 1, generator=generator, dtype=real.dtype)`` on the
-    generator's device (the CPU one in training), then moved to ``real``'s device. Un-weighted:
-    the caller multiplies by λ. ``create_graph=True``, so the penalty trains D.
-    """
-    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    eps = torch.rand(shape, generator=generator, dtype=real.dtype).to(real.device)
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
-
-
-def r1_penalty(D, real: torch.Tensor) -> torch.Tensor:
-    """R1 (Mescheder 2018): E[‖∇D(x)‖²] on real samples only; the caller weights it by γ/2.
-
-    Zero-centred and blind to fake samples by construction (it takes none). ``create_graph=True``.
-    """
-    x = real.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
-    return grad.flatten(1).pow(2).sum(1).mean()
-
-
-@torch.no_grad()
-def clip_weights(D, c: float) -> None:
-    """WGAN: clamp every parameter of D to [-c, c] in place."""
-    for p in D.parameters():
-        p.clamp_(-c, c)
-
-
-def sample_codes(n: int, n_categorical: int, n_continuous: int, generator: torch.Generator | None = None, device="cpu"):
-    """InfoGAN codes: c_cat ~ Cat(K) (index and one-hot), c_cont ~ U(-1, 1)^C.
-
-    Returns ``(cat_idx, cat_onehot, cont)``: LongTensor N (None when K = 0), float N × K, float
-    N × C. Drawn on the CPU generator (same draws on any device), then moved to ``device``.
-    """
-    if n_categorical:
-        cat_idx = torch.randint(0, n_categorical, (n,), generator=generator)
-        cat_onehot = F.one_hot(cat_idx, n_categorical).float()
-    else:
-        cat_idx, cat_onehot = None, torch.zeros(n, 0)
-    cont = torch.rand(n, n_continuous, generator=generator) * 2 - 1
-    to = lambda t: None if t is None else t.to(device)  # noqa: E731
-    return to(cat_idx), to(cat_onehot), to(cont)
-
-
-def code_vector(cat_onehot: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
-    """The generator's code input: one-hot categorical ⊕ continuous, N × (K + C)."""
-    return torch.cat([cat_onehot, cont], dim=1)
+    """Generator loss ``name`` (an entry of LOSSES) to minimise."""
+    return LOSSES[name].g(fake_logits)
 
 
 def code_entropy(n_categorical: int, n_continuous: int) -> float:

@@ -218,7 +218,7 @@ def code_accuracy(codes, labels, n_codes: int, n_classes: int) -> dict:
     np.add.at(table, (c, y), 1)
     rows, cols = linear_sum_assignment(table, maximize=True)
     mapping = [-1] * n_codes
-    for r, col in zip(rows, cols):
+    for r, col in zip(rows, cols, strict=True):
         mapping[int(r)] = int(col)
     accuracy = float(table[rows, cols].sum() / len(c))
     return {KEY_ACCURACY: accuracy, KEY_ERROR: 1.0 - accuracy, KEY_MAPPING: mapping,

@@ -10,11 +10,6 @@ from importlib import metadata
 import torch
 
 
-def to_float_images(x_uint8) -> torch.Tensor:
-    """uint8 images (numpy, N×C×H×W) to floats in [-1, 1], the range G's tanh produces."""
-    return torch.from_numpy(x_uint8).float().div_(127.5).sub_(1.0)
-
-
 def device() -> torch.device:
     """CUDA when present, CPU otherwise; GANREPRO_DEVICE=cpu|cuda overrides."""
     wanted = os.environ.get("GANREPRO_DEVICE")

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import copy
 import csv
-import hashlib
 import io
-import json
 import logging
 import math
 import time
@@ -27,46 +25,23 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ganrepro import atomic, losses
+from ganrepro import atomic
+from ganrepro.config import resolve_variant
 from ganrepro.data import load_prepared
-from ganrepro.errors import CorruptCheckpoint
-from ganrepro.models import Discriminator, Generator, QHead, init_weights
+from ganrepro.images import to_float_images
+from ganrepro.latent import LatentBatch, LatentSpec
+from ganrepro.losses import LOSSES, mutual_information_lower_bound
+from ganrepro.models import build_models
+from ganrepro.optimizers import OPTIMIZERS
+from ganrepro.paths import RunFiles
+from ganrepro.penalties import PENALTIES, PenaltyInputs
+from ganrepro.resume import save_state, try_resume
 from ganrepro.runtime import device as pick_device
-from ganrepro.runtime import make_deterministic, provenance, to_float_images
+from ganrepro.runtime import make_deterministic, provenance
 
 log = logging.getLogger(__name__)
 
 LOG_FIELDS = ("iteration", "d_loss", "g_loss", "penalty", "li_cat", "li_cont", "grad_norm_d", "grad_norm_g")
-
-
-def config_hash(run: dict, seed: int) -> str:
-    blob = json.dumps({"run": run, "seed": seed}, sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def build_models(run: dict, channels: int, image_size: int) -> tuple[Generator, Discriminator, QHead]:
-    codes = run["codes"]
-    g = Generator(run["z_dim"], codes["categorical"] + codes["continuous"], channels, image_size, run["width"])
-    d = Discriminator(channels, image_size, run["width"], spectral_norm=run["spectral_norm"], norm=run["d_norm"])
-    q = QHead(d.feature_dim, codes["categorical"], codes["continuous"])
-    for m in (g, d, q):
-        m.apply(init_weights)
-    return g, d, q
-
-
-def models_from_checkpoint(ckpt: dict, dev: torch.device) -> tuple[Generator, Discriminator, QHead]:
-    """G, D and Q of a finished run's checkpoint.pt, in eval mode on ``dev``."""
-    g, d, q = build_models(ckpt["config"], ckpt["channels"], ckpt["image_size"])
-    g.load_state_dict(ckpt["generator"])
-    d.load_state_dict(ckpt["discriminator"])
-    q.load_state_dict(ckpt["q_head"])
-    return g.to(dev).eval(), d.to(dev).eval(), q.to(dev).eval()
-
-
-def _optimizer(run: dict, params, lr: float) -> torch.optim.Optimizer:
-    if run["optimizer"] == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.Adam(params, lr=lr, betas=(run["beta1"], run["beta2"]))
 
 
 def _grad_norm(module: torch.nn.Module) -> float:
@@ -75,42 +50,43 @@ def _grad_norm(module: torch.nn.Module) -> float:
 
 
 class Run:
-    """The mutable state of one training run; ``state_dict`` is everything a resume needs."""
+    """The mutable state of one training run; ``state_dict`` is everything a resume needs.
+
+    The variant's parts are looked up by name (LOSSES, PENALTIES, OPTIMIZERS, the architecture)
+    and called the same way whatever they are: the loop below never branches on a mechanism.
+    """
 
     def __init__(self, run: dict, seed: int, channels: int, image_size: int, dev: torch.device):
         self.run, self.seed, self.dev = run, seed, dev
         self.gen = make_deterministic(seed, dev)
+        self.latent_spec = LatentSpec.from_run(run)
         self.G, self.D, self.Q = (m.to(dev) for m in build_models(run, channels, image_size))
+        self.loss = LOSSES[run["loss"]]
+        self.penalty = PENALTIES[run["penalty"]]
         self.info = run["lambda_cat"] > 0 or run["lambda_cont"] > 0
         # InfoGAN: Q shares D's body and learns with D (openai/InfoGAN adds -λ·L_I to both losses).
         # Otherwise Q is a probe with its own optimiser, on detached features: it measures L_I only.
         d_params = list(self.D.parameters()) + (list(self.Q.parameters()) if self.info else [])
-        self.opt_d = _optimizer(run, d_params, run["lr_d"])
-        self.opt_g = _optimizer(run, self.G.parameters(), run["lr_g"])
+        make_optimizer = OPTIMIZERS[run["optimizer"]]
+        self.opt_d = make_optimizer(d_params, run["lr_d"], run)
+        self.opt_g = make_optimizer(self.G.parameters(), run["lr_g"], run)
         self.opt_q = None if self.info else torch.optim.Adam(self.Q.parameters(), lr=run["lr_d"], betas=(0.5, 0.999))
         self.iteration = 0
         self.rows: list[dict] = []
         self.status = "running"
 
     # -- randomness, always drawn on the CPU generator ------------------------------------------
-    def latent(self, n: int):
-        codes = self.run["codes"]
-        z = torch.randn(n, self.run["z_dim"], generator=self.gen)
-        cat_idx, cat_onehot, cont = losses.sample_codes(
-            n, codes["categorical"], codes["continuous"], generator=self.gen, device="cpu"
-        )
-        vec = torch.cat([z, losses.code_vector(cat_onehot, cont)], dim=1)
-        to = lambda t: None if t is None else t.to(self.dev)  # noqa: E731
-        return to(vec), to(cat_idx), to(cont)
+    def latent(self, n: int) -> LatentBatch:
+        return self.latent_spec.sample(n, self.gen).to(self.dev)
 
     def real_batch(self, data: torch.Tensor) -> torch.Tensor:
         idx = torch.randint(0, data.shape[0], (self.run["batch_size"],), generator=self.gen)
         return data[idx].to(self.dev)
 
     # -- one step ---------------------------------------------------------------------------------
-    def mutual_info(self, features, cat_idx, cont) -> dict:
+    def mutual_info(self, features, z: LatentBatch) -> dict:
         cat_logits, mean, logstd = self.Q(features)
-        return losses.mutual_information_lower_bound(cat_logits, mean, logstd, cat_idx, cont)
+        return mutual_information_lower_bound(cat_logits, mean, logstd, z.cat_idx, z.cont)
 
     def info_loss(self, li: dict) -> torch.Tensor:
         return -(self.run["lambda_cat"] * li["cat"] + self.run["lambda_cont"] * li["cont"])
@@ -118,24 +94,22 @@ class Run:
     def d_step(self, data: torch.Tensor) -> dict:
         run = self.run
         real = self.real_batch(data)
-        vec, cat_idx, cont = self.latent(run["batch_size"])
+        z = self.latent(run["batch_size"])
         with torch.no_grad():
-            fake = self.G(vec)
+            fake = self.G(z.vec)
         if run["spectral_norm"]:
             # One forward per D update, so power iteration takes exactly one step per update
-            # (Miyato 2018); D has no batch norm then, so joining the batches changes nothing else.
+            # (Miyato 2018); D has no batch norm then (refused by the config), so joining the
+            # batches changes nothing else.
             feats_real, feats_fake = self.D.features(torch.cat([real, fake])).split(real.shape[0])
         else:
             feats_real, feats_fake = self.D.features(real), self.D.features(fake)
-        loss = losses.d_loss(run["loss"], self.D.head(feats_real), self.D.head(feats_fake))
+        loss = self.loss.d(self.D.head(feats_real), self.D.head(feats_fake))
         penalty = torch.zeros((), device=self.dev)
-        if run["penalty"] == "gp":
-            penalty = losses.gradient_penalty(self.D, real, fake, generator=self.gen)
-            loss = loss + run["penalty_weight"] * penalty
-        elif run["penalty"] == "r1":
-            penalty = losses.r1_penalty(self.D, real)
-            loss = loss + 0.5 * run["penalty_weight"] * penalty
-        li = self.mutual_info(feats_fake if self.info else feats_fake.detach(), cat_idx, cont)
+        if self.penalty.term is not None:
+            penalty = self.penalty.term(PenaltyInputs(self.D, real, fake, self.gen, self.iteration))
+            loss = loss + self.penalty.coefficient(run, self.iteration) * penalty
+        li = self.mutual_info(feats_fake if self.info else feats_fake.detach(), z)
         self.opt_d.zero_grad(set_to_none=True)
         if self.info:
             loss = loss + self.info_loss(li)
@@ -147,22 +121,22 @@ class Run:
             self.opt_q.step()
         grad_norm = _grad_norm(self.D)
         self.opt_d.step()
-        if run["penalty"] == "clip":
-            losses.clip_weights(self.D, run["clip_value"])
+        if self.penalty.after_d_step is not None:
+            self.penalty.after_d_step(self.D, run)
         return {"d_loss": loss.item(), "penalty": penalty.item(), "li_cat": li["cat"].item(),
                 "li_cont": li["cont"].item(), "grad_norm_d": grad_norm}
 
     def g_step(self) -> dict:
-        vec, cat_idx, cont = self.latent(self.run["batch_size"])
-        fake = self.G(vec)
+        z = self.latent(self.run["batch_size"])
+        fake = self.G(z.vec)
         if self.run["spectral_norm"]:
             self.D.eval()  # no power-iteration step on G's turn; σ(W) is D's estimate as it stands
         feats = self.D.features(fake)
         logits = self.D.head(feats)
         self.D.train()
-        loss = losses.g_loss(self.run["loss"], logits)
+        loss = self.loss.g(logits)
         if self.info:
-            loss = loss + self.info_loss(self.mutual_info(feats, cat_idx, cont))
+            loss = loss + self.info_loss(self.mutual_info(feats, z))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = _grad_norm(self.G)
@@ -180,7 +154,6 @@ class Run:
     # -- state ------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         return {
-            "config_hash": config_hash(self.run, self.seed),
             "iteration": self.iteration,
             "rows": copy.deepcopy(self.rows),
             "status": self.status,
@@ -201,55 +174,16 @@ class Run:
         self.iteration, self.rows, self.status = state["iteration"], state["rows"], state["status"]
 
 
-def read_state(path: Path, expected_hash: str) -> dict:
-    """Load a resume state; raise CorruptCheckpoint naming the file and the problem."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zip, bad pickle, …
-        raise CorruptCheckpoint(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(state, dict) or "config_hash" not in state:
-        raise CorruptCheckpoint(f"{path}: not a ganrepro training state")
-    if state["config_hash"] != expected_hash:
-        raise CorruptCheckpoint(f"{path}: written for other params/seed (config hash {state['config_hash']})")
-    return state
-
-
-def try_resume(run_state: Run, resume_dir: Path) -> str | None:
-    """Resume from state.pt, else state.prev.pt; a corrupt or foreign one is reported and skipped."""
-    expected = config_hash(run_state.run, run_state.seed)
-    for name in ("state.pt", "state.prev.pt"):
-        path = resume_dir / name
-        if not path.exists():
-            continue
-        try:
-            state = read_state(path, expected)
-        except CorruptCheckpoint as exc:
-            log.warning("ignoring %s", exc)
-            continue
-        run_state.load_state_dict(state)
-        return str(path)
-    return None
-
-
-def save_state(run_state: Run, resume_dir: Path) -> None:
-    current, previous = resume_dir / "state.pt", resume_dir / "state.prev.pt"
-    if current.exists():
-        current.replace(previous)
-    atomic.torch_save(current, run_state.state_dict())
-
-
 def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, progress: bool = True) -> dict:
     """Train one run; write checkpoint.pt, train_log.csv, train_summary.json, timing.json."""
-    from ganrepro.config import resolve_variant
-
     run = resolve_variant(sel, variant)
     data_np = load_prepared(data_path)["x_train"]
     channels, image_size = data_np.shape[1], data_np.shape[2]
     dev = pick_device()
     state = Run(run, seed, channels, image_size, dev)
     data = to_float_images(data_np)
-    out_dir = Path(out_dir)
-    resume_dir = out_dir / "resume"
+    files = RunFiles(out_dir)
+    resume_dir = files.resume
     resumed_from = try_resume(state, resume_dir)
     if resumed_from:
         log.warning("resuming %s seed %d from %s at iteration %d", variant, seed, resumed_from, state.iteration)
@@ -279,7 +213,7 @@ def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, pr
         state.status = "completed"
     elapsed = time.perf_counter() - t0
 
-    write_outputs(state, variant, seed, channels, image_size, out_dir)
+    write_outputs(state, variant, seed, channels, image_size, files)
     timing = {
         "wall_seconds": elapsed,
         "iterations_this_process": state.iteration - start_iter,
@@ -288,11 +222,11 @@ def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, pr
         "device": str(dev),
         "per_log_interval": intervals,
     }
-    atomic.write_json(out_dir / "timing.json", timing)
+    atomic.write_json(files.timing, timing)
     return timing
 
 
-def write_outputs(state: Run, variant: str, seed: int, channels: int, image_size: int, out_dir: Path):
+def write_outputs(state: Run, variant: str, seed: int, channels: int, image_size: int, files: RunFiles):
     run = state.run
     checkpoint = {
         "variant": variant, "seed": seed, "config": run, "status": state.status,
@@ -316,6 +250,6 @@ def write_outputs(state: Run, variant: str, seed: int, channels: int, image_size
         "final": {k: mean(k) for k in ("d_loss", "g_loss", "penalty", "li_cat", "li_cont")},
         "provenance": provenance(state.dev),
     }
-    atomic.write_text(out_dir / "train_log.csv", buf.getvalue())
-    atomic.write_json(out_dir / "train_summary.json", summary)
-    atomic.torch_save(out_dir / "checkpoint.pt", checkpoint)  # last: its presence means "done"
+    atomic.write_text(files.train_log, buf.getvalue())
+    atomic.write_json(files.summary, summary)
+    atomic.torch_save(files.checkpoint, checkpoint)  # last: its presence means "done"

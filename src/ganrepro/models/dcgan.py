@@ -10,16 +10,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from torch.nn.utils import parametrize
-from torch.nn.utils.parametrizations import spectral_norm as _sn
 
-NORMS = ("none", "batch", "layer")
-# Power iterations run when a spectrally normalised weight is (re)initialised. torch runs 15 at
-# registration; DCGAN-init weights have nearly equal top singular values, and 15 steps leave σ(W/σ̂)
-# up to ~3% above 1 (measured at width 64); 100 leave < 0.5%. Training then tracks with one step
-# per forward in train mode, lagging by a few % (σ(W/σ̂) 1.06–1.14 after 60 Adam steps, measured;
-# see tests/test_models.py).
-SN_INIT_ITERATIONS = 100
+from ganrepro.models.layers import NORMS, init_weights, spectral_norm_or_identity
 
 
 class Generator(nn.Module):
@@ -49,16 +41,6 @@ class Generator(nn.Module):
         return self.net(h)
 
 
-def _norm(kind: str, channels: int) -> nn.Module:
-    if kind == "batch":
-        return nn.BatchNorm2d(channels)
-    if kind == "layer":
-        return nn.GroupNorm(1, channels)  # layer norm over C×H×W, WGAN-GP's advice for a critic
-    if kind == "none":
-        return nn.Identity()
-    raise ValueError(f"unknown d_norm '{kind}' (known: {', '.join(NORMS)})")
-
-
 class Discriminator(nn.Module):
     """conv s2 → conv s2 (+norm) → Linear features (shared with Q) → Linear logit.
 
@@ -69,13 +51,18 @@ class Discriminator(nn.Module):
 
     def __init__(self, channels: int, image_size: int, width: int, spectral_norm: bool = False, norm: str = "none"):
         super().__init__()
-        sn = _sn if spectral_norm else (lambda m: m)
+        if spectral_norm and norm == "batch":
+            # The training step joins real and fake batches into one D pass under spectral norm
+            # (one power-iteration step per update) and runs D in eval mode on G's turn: batch
+            # statistics would mix the two batches and switch to running averages.
+            raise ValueError("spectral_norm with d_norm 'batch': use d_norm none or layer")
+        sn = spectral_norm_or_identity(spectral_norm)
         self.feature_dim = width * 8
         self.body = nn.Sequential(
             sn(nn.Conv2d(channels, width, 4, 2, 1)),
             nn.LeakyReLU(0.2, True),
             sn(nn.Conv2d(width, width * 2, 4, 2, 1)),
-            _norm(norm, width * 2),
+            NORMS[norm](width * 2),
             nn.LeakyReLU(0.2, True),
             nn.Flatten(),
             sn(nn.Linear(width * 2 * (image_size // 4) ** 2, self.feature_dim)),
@@ -119,39 +106,12 @@ class QHead(nn.Module):
         return cat_logits, mean, logstd.clamp(*self.LOGSTD_RANGE)
 
 
-def init_weights(module: nn.Module) -> None:
-    """DCGAN init: conv/linear N(0, 0.02), BN weight N(1, 0.02), biases 0. Use ``model.apply``.
-
-    Under spectral norm the trainable tensor is ``parametrizations.weight.original``; its power
-    iteration is then re-run (``_resync_spectral_norm``) so σ̂ belongs to the new weight.
-    """
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        if parametrize.is_parametrized(module, "weight"):
-            nn.init.normal_(module.parametrizations.weight.original, 0.0, 0.02)
-            _resync_spectral_norm(module)
-        else:
-            nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
-
-
-@torch.no_grad()
-def _resync_spectral_norm(module: nn.Module) -> None:
-    """Re-estimate σ(W) after the original weight was re-initialised in place.
-
-    The parametrization's singular vectors u, v were fitted to the weight it was registered with;
-    after ``init_weights`` replaces that weight they belong to another matrix, and W/σ̂ has a
-    spectral norm of 4–40 (measured) for the first ~20 training steps. Uses torch's own power method (a
-    private method of ``_SpectralNorm``, stable since torch 1.9).
-    """
-    for p in module.parametrizations.weight:
-        if hasattr(p, "_power_method"):
-            p._power_method(p._reshape_weight_to_matrix(module.parametrizations.weight.original), SN_INIT_ITERATIONS)
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of parameter scalars (a spectral-norm layer counts its original weight once; u, v are buffers)."""
-    return sum(p.numel() for p in module.parameters())
+def build(run: dict, channels: int, image_size: int) -> tuple[Generator, Discriminator, QHead]:
+    """G, D and Q for ``run`` (DCGAN init applied), constructed in this order (global RNG order)."""
+    codes = run["codes"]
+    g = Generator(run["z_dim"], codes["categorical"] + codes["continuous"], channels, image_size, run["width"])
+    d = Discriminator(channels, image_size, run["width"], spectral_norm=run["spectral_norm"], norm=run["d_norm"])
+    q = QHead(d.feature_dim, codes["categorical"], codes["continuous"])
+    for m in (g, d, q):
+        m.apply(init_weights)
+    return g, d, q

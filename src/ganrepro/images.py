@@ -1,0 +1,65 @@
+"""Image conversions and picture files, in one place.
+
+Pixels live as uint8 N×C×H×W on disk (data sets, samples) and as floats in [-1, 1] in the
+networks (G's tanh range). Pictures are PNG bytes, written with fixed metadata so identical content
+gives identical files. Figures use matplotlib's object API (no pyplot state).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+
+
+def to_float_images(x_uint8: np.ndarray) -> torch.Tensor:
+    """uint8 images (numpy, N×C×H×W) to floats in [-1, 1], the range G's tanh produces."""
+    return torch.from_numpy(x_uint8).float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """Floats in [-1, 1] (clamped) to uint8 0..255 as round((x + 1)·127.5); a numpy array on the CPU."""
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
+
+
+def grid_array(images_uint8: np.ndarray, nrow: int) -> np.ndarray:
+    """torchvision's ``make_grid`` (2-pixel white padding) as an H×W×C uint8 array."""
+    from torchvision.utils import make_grid
+
+    return make_grid(torch.from_numpy(images_uint8), nrow=nrow, padding=2, pad_value=255).permute(1, 2, 0).numpy()
+
+
+def grid_png(images_uint8: np.ndarray, nrow: int, scale: int = 2) -> bytes:
+    """A grid of images as PNG, each pixel shown ``scale``× (nearest), grey when all channels agree."""
+    from PIL import Image
+
+    arr = grid_array(images_uint8, nrow)
+    img = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 or (arr[:, :, 0] == arr[:, :, 1]).all() else arr)
+    img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def new_figure(figsize: tuple[float, float]):
+    """A matplotlib Figure not registered with pyplot (no global state, nothing to close)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
+def figure_png(fig, **savefig_kwargs) -> bytes:
+    """A figure's PNG bytes without the Software/date metadata (byte-reproducible)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None}, **savefig_kwargs)
+    return buf.getvalue()
+
+
+def placeholder_png(text: str) -> bytes:
+    """A small picture that says ``text`` (e.g. "dcgan: diverged"), where a grid cannot be made."""
+    fig = new_figure((4, 2))
+    ax = fig.subplots()
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=14)
+    ax.axis("off")
+    return figure_png(fig)

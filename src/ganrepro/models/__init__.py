@@ -1,0 +1,53 @@
+"""Networks: an architecture registry, building G/D/Q for a run, and rebuilding them from a checkpoint.
+
+An architecture is a builder ``(run, channels, image_size) -> (G, D, Q)`` registered by name; a
+run picks one with its ``architecture`` option (the DCGAN-style nets when absent). D exposes
+``features(x)`` (shared with InfoGAN's Q head) and ``head(features)``; G maps the latent vector of
+``ganrepro.latent`` to images in [-1, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from ganrepro.errors import CorruptCheckpoint, MissingInput
+from ganrepro.models import dcgan
+from ganrepro.models.layers import NORMS, count_parameters, init_weights
+from ganrepro.registry import Registry
+
+__all__ = ["ARCHITECTURES", "NORMS", "build_models", "count_parameters", "init_weights", "load_checkpoint",
+           "models_from_checkpoint"]
+
+Builder = Callable[[dict, int, int], tuple[nn.Module, nn.Module, nn.Module]]
+ARCHITECTURES: Registry[Builder] = Registry("architecture")
+ARCHITECTURES.register("dcgan", dcgan.build)
+DEFAULT_ARCHITECTURE = "dcgan"
+
+
+def build_models(run: dict, channels: int, image_size: int) -> tuple[nn.Module, nn.Module, nn.Module]:
+    """G, D and Q of ``run``'s architecture, freshly initialised (draws from torch's global RNG)."""
+    return ARCHITECTURES[run.get("architecture", DEFAULT_ARCHITECTURE)](run, channels, image_size)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """A finished run's checkpoint.pt (written by the train step), on the CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingInput(f"checkpoint not found: {path} (run the train step first)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, bad pickle, …
+        raise CorruptCheckpoint(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
+
+
+def models_from_checkpoint(ckpt: dict, dev: torch.device) -> tuple[nn.Module, nn.Module, nn.Module]:
+    """G, D and Q of a checkpoint, in eval mode on ``dev``."""
+    g, d, q = build_models(ckpt["config"], ckpt["channels"], ckpt["image_size"])
+    g.load_state_dict(ckpt["generator"])
+    d.load_state_dict(ckpt["discriminator"])
+    q.load_state_dict(ckpt["q_head"])
+    return g.to(dev).eval(), d.to(dev).eval(), q.to(dev).eval()

@@ -1,0 +1,76 @@
+"""Where every file of a study lives: the one module that spells ``data/``, ``results/`` and ``logs/``.
+
+Templates use Snakemake's wildcard syntax (``{dataset}``, ``{k}``, ``{variant}``, ``{seed}``);
+``ganrepro.pipeline`` builds every step's declared inputs and outputs from them, and the steps
+find the files inside a directory they were given through the ``*Files`` classes below, so a file
+name is spelt once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RAW_DIR = "data/raw/{dataset}"
+PREPARED = "data/prepared/{dataset}.npz"
+CLASSIFIER_DIR = "results/classifiers/{dataset}/k{k}"
+RUN_DIR = "results/runs/{variant}/seed{seed}"
+REAL_SCORES = "results/real/{dataset}/scores.json"
+GAMING_DIR = "results/gaming/{dataset}"
+TOY = "results/toy/toy_1d.json"
+REPORT_DIR = "results/report"
+LOG_DIR = "logs"
+BENCHMARK_DIR = "logs/benchmarks"
+
+
+class Files:
+    """The files inside one directory, by role: ``RunFiles(d).checkpoint`` is ``d/checkpoint.pt``."""
+
+    NAMES: dict[str, str] = {}
+
+    def __init__(self, directory: str | Path):
+        self.dir = Path(directory)
+
+    def __getattr__(self, role: str) -> Path:
+        names = type(self).NAMES
+        if role in names:
+            return self.dir / names[role]
+        raise AttributeError(f"{type(self).__name__} has no file {role!r} (known: {', '.join(names)})")
+
+    @classmethod
+    def template(cls, directory_template: str, role: str) -> str:
+        """The path template of ``role`` under a directory template (for the pipeline definition)."""
+        return f"{directory_template}/{cls.NAMES[role]}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.dir)!r})"
+
+
+class RunFiles(Files):
+    """One training run (variant × seed): what train, sample and score write."""
+
+    NAMES = {
+        "checkpoint": "checkpoint.pt", "train_log": "train_log.csv", "summary": "train_summary.json",
+        "timing": "timing.json",  # wall-clock figures: the one train output that is not reproducible
+        "samples": "samples.npz", "grid": "grid.png", "traversals": "traversals.png",
+        "scores": "scores.json", "probs": "probs.npz",
+        "resume": "resume",  # the train job's scratch space, deliberately not a declared output
+    }
+
+
+class ClassifierFiles(Files):
+    NAMES = {"model": "model.pt", "metrics": "metrics.json"}
+
+
+class GamingFiles(Files):
+    NAMES = {"scores": "scores.json", "grid": "grid.png"}
+
+
+class ReportFiles(Files):
+    NAMES = {"index": "index.html", "markdown": "report.md", "is_table": "is_table.csv",
+             "real_table": "real_table.csv", "summary_table": "summary_table.csv",
+             "timing_table": "timing_table.csv", "split_study": "split_study.png",
+             "li_curves": "li_curves.png", "d_loss_curves": "d_loss_curves.png", "images": "img"}
+
+
+def fill(template: str, **wildcards) -> str:
+    return template.format(**wildcards)

@@ -1,0 +1,111 @@
+"""Registries ↔ schema: every name params.yaml may use has an entry, and every entry a name.
+
+Also the penalty entries as the training step uses them (coefficient × term, then the post-step
+hook), against closed forms on a linear D, and the incompatible combinations refused up front.
+"""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import yaml
+
+from conftest import ROOT
+from ganrepro.config import validate
+from ganrepro.data import DATASETS
+from ganrepro.data.decode import DECODERS
+from ganrepro.errors import ParamsError
+from ganrepro.losses import LOSSES
+from ganrepro.models import ARCHITECTURES, NORMS
+from ganrepro.models.dcgan import Discriminator
+from ganrepro.optimizers import OPTIMIZERS
+from ganrepro.penalties import PENALTIES, PenaltyInputs
+from ganrepro.registry import Registry
+
+SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())
+TRAIN = SCHEMA["$defs"]["train_options"]["properties"]
+
+
+@pytest.mark.parametrize("registry, enum", [
+    (LOSSES, TRAIN["loss"]["enum"]),
+    (PENALTIES, TRAIN["penalty"]["enum"]),
+    (NORMS, TRAIN["d_norm"]["enum"]),
+    (OPTIMIZERS, TRAIN["optimizer"]["enum"]),
+    (DATASETS, SCHEMA["properties"]["data"]["properties"]["dataset"]["enum"]),
+], ids=["loss", "penalty", "d_norm", "optimizer", "dataset"])
+def test_schema_enum_equals_registry(registry, enum):
+    assert list(registry) == list(enum), "the schema and the registry list different names"
+
+
+def test_every_data_format_has_a_decoder():
+    assert {spec.format for spec in DATASETS.values()} == set(DECODERS)
+
+
+def test_default_architecture_is_registered():
+    assert "dcgan" in ARCHITECTURES
+
+
+def test_unknown_name_lists_the_known_ones():
+    reg = Registry("widget")
+    reg.register("a", 1)
+    reg.register("b")(2)
+    with pytest.raises(ParamsError, match=r"unknown widget 'c' \(known: a, b\)"):
+        reg["c"]
+    with pytest.raises(ValueError, match="registered twice"):
+        reg.register("a", 3)
+
+
+class Linear(nn.Module):
+    """D(x) = w·x + b: ∇ₓD = w everywhere."""
+
+    def __init__(self, w: torch.Tensor):
+        super().__init__()
+        self.w = nn.Parameter(w.clone())
+        self.b = nn.Parameter(torch.tensor(0.3, dtype=w.dtype))
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w.flatten() + self.b
+
+
+def _weighted(name: str, run: dict, d: nn.Module) -> float:
+    """What the training step adds to D's loss for penalty ``name``."""
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(6, 2, 3, dtype=torch.float64, generator=gen)
+    fake = torch.randn(6, 2, 3, dtype=torch.float64, generator=gen)
+    entry = PENALTIES[name]
+    return entry.coefficient(run, 0) * entry.term(PenaltyInputs(d, real, fake, gen, 0)).item()
+
+
+def test_r1_enters_the_loss_as_gamma_over_two_times_the_squared_gradient_norm():
+    w = torch.arange(6, dtype=torch.float64).reshape(2, 3) / 7
+    gamma = 10.0
+    np.testing.assert_allclose(_weighted("r1", {"penalty_weight": gamma}, Linear(w)), gamma / 2 * w.pow(2).sum().item(),
+                               rtol=1e-12)
+
+
+def test_gp_enters_the_loss_as_lambda_times_the_squared_distance_of_the_norm_from_one():
+    w = torch.arange(6, dtype=torch.float64).reshape(2, 3) / 7
+    lam = 10.0
+    np.testing.assert_allclose(_weighted("gp", {"penalty_weight": lam}, Linear(w)), lam * (w.norm().item() - 1) ** 2,
+                               rtol=1e-12)
+
+
+def test_constraints_add_nothing_to_the_loss_and_clip_projects_after_the_step():
+    assert PENALTIES["none"].term is None and PENALTIES["none"].after_d_step is None
+    clip = PENALTIES["clip"]
+    assert clip.term is None and clip.coefficient({}, 0) == 0.0
+    d = Linear(torch.tensor([[0.5, -0.02, 0.003]], dtype=torch.float64))
+    clip.after_d_step(d, {"clip_value": 0.01})
+    np.testing.assert_array_equal(d.w.detach().numpy(), [[0.01, -0.01, 0.003]])
+    assert d.b.item() == 0.01
+
+
+def test_spectral_norm_with_batch_norm_is_refused_by_the_config_and_by_the_discriminator(default_params):
+    cfg = copy.deepcopy(default_params)
+    cfg["variants"]["sngan"]["d_norm"] = "batch"
+    with pytest.raises(ParamsError, match="variants.sngan: spectral_norm with d_norm 'batch'"):
+        validate(cfg)
+    with pytest.raises(ValueError, match="spectral_norm with d_norm 'batch'"):
+        Discriminator(1, 28, 8, spectral_norm=True, norm="batch")

@@ -1,0 +1,30 @@
+# One rule per step of the study, in data-flow order:
+#   download → prepare → classifier {k} ┐
+#                      → train {variant, seed} → sample → score ┤→ report
+#                      → score_real, game, toy ─────────────────┘
+# Each step's command, inputs, outputs and params keys are defined once, in
+# src/ganrepro/pipeline.py (STEPS); dvc.yaml is generated from the same definitions.
+# A job's stdout/stderr go to its log file; its wall time and memory to its benchmark file.
+
+
+for _step in P.STEPS.values():
+
+    rule:
+        name:
+            _step.name
+        input:
+            step_inputs(_step)
+        output:
+            step_outputs(_step)
+        log:
+            _step.log
+        benchmark:
+            _step.benchmark
+        params:
+            cmd=step_command(_step),
+            values=step_params(_step),
+        threads: _step.threads
+        resources:
+            **dict(_step.resources),
+        shell:
+            "{params.cmd} > {log} 2>&1"
