@@ -10,7 +10,7 @@ export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data-package reproduce test smoke dvc-yaml clean
+.PHONY: setup data-package slurm-packages reproduce test smoke dvc-yaml clean
 
 setup: $(STAMP) data-package
 
@@ -21,6 +21,17 @@ data-package:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
 	  else echo "note: apt-get not found; Fashion-MNIST will be fetched from its official URLs"; fi; \
+	fi
+
+# Debian's slurm-wlm and munge: tests/test_slurm.py starts a one-node SLURM cluster with them.
+slurm-packages:
+	@missing=; for b in sbatch srun squeue slurmctld slurmd munged; do \
+	  PATH=$$PATH:/usr/sbin:/sbin command -v $$b >/dev/null || missing="$$missing $$b"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq slurm-wlm munge; \
+	  else echo "note: apt-get not found; tests/test_slurm.py will fail without:$$missing"; fi; \
 	fi
 
 $(STAMP): pyproject.toml requirements/base.txt requirements/constraints.txt
@@ -34,7 +45,7 @@ reproduce: setup
 	snakemake --cores 8
 	@echo "report: results/report/index.html"
 
-test: setup
+test: setup slurm-packages
 	$(PY) -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
