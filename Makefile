@@ -10,7 +10,7 @@ export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data-package reproduce test test-fast lint dvc-yaml clean
+.PHONY: setup data-package slurm-packages reproduce test test-fast lint dvc-yaml clean
 
 setup: $(STAMP) data-package
 
@@ -21,6 +21,17 @@ data-package:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
 	  else echo "note: apt-get not found; Fashion-MNIST will be fetched from its official URLs"; fi; \
+	fi
+
+# Debian's slurm-wlm and munge: tests/test_slurm.py starts a one-node SLURM cluster with them.
+slurm-packages:
+	@missing=; for b in sbatch srun squeue slurmctld slurmd munged; do \
+	  PATH=$$PATH:/usr/sbin:/sbin command -v $$b >/dev/null || missing="$$missing $$b"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq slurm-wlm munge; \
+	  else echo "note: apt-get not found; tests/test_slurm.py will fail without:$$missing"; fi; \
 	fi
 
 $(STAMP): pyproject.toml requirements/base.txt requirements/constraints.txt
@@ -38,7 +49,7 @@ reproduce: setup
 PYTEST = rc=0; $(PY) -m pytest -q $(1) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
-test: setup
+test: setup slurm-packages
 	$(call PYTEST,)
 
 # The developer's loop: everything but the tests marked slow (pipeline and training runs).
