@@ -1,0 +1,74 @@
+"""Training-step speed: ours (``train.Run.step``) against the plain reference loop, interleaved in
+one process on the same input, plus FLOPs per iteration and the fraction of the machine's float32
+matmul peak that each reaches.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ganrepro.bench.reference import ReferenceLoop
+from ganrepro.models import build_models
+
+
+def matmul_peak_gflops(sizes: tuple[int, ...] = (512, 1024, 2048), repeats: int = 5) -> float:
+    """The best float32 GEMM rate this process reaches at its current thread count (GFLOP/s)."""
+    best = 0.0
+    gen = torch.Generator().manual_seed(0)
+    for n in sizes:
+        a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
+        torch.mm(a, b)  # warm-up
+        reps = max(1, int(2e9 // (2 * n**3)))
+        for _ in range(repeats):
+            t = time.perf_counter()
+            for _ in range(reps):
+                torch.mm(a, b)
+            best = max(best, 2 * n**3 * reps / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def flops_per_step(step, data: torch.Tensor) -> int:
+    """FLOPs of one call of ``step(data)`` (forward and backward), counted by torch's FlopCounterMode."""
+    with FlopCounterMode(display=False) as counter:
+        step(data)
+    return int(counter.get_total_flops())
+
+
+def _seconds_per_step(step, data: torch.Tensor, steps: int) -> float:
+    t = time.perf_counter()
+    for _ in range(steps):
+        step(data)
+    return (time.perf_counter() - t) / steps
+
+
+def bench_variant(run: dict, channels: int, image_size: int, rounds: int, steps: int, warmup: int,
+                  dev: torch.device, peak_gflops: float) -> dict:
+    """Ours vs the reference on random data of the study's shape; rounds alternate which goes first."""
+    from ganrepro.train import Run
+
+    gen = torch.Generator().manual_seed(0)
+    data = torch.rand(1024, channels, image_size, image_size, generator=gen) * 2 - 1
+    ours = Run(run, 0, channels, image_size, dev)
+    g, d, q = (m.to(dev) for m in build_models(run, channels, image_size))
+    reference = ReferenceLoop(run, g, d, q, torch.Generator().manual_seed(0), dev)
+    for side in (ours.step, reference.step):
+        for _ in range(warmup):
+            side(data)
+    times = {"ours": [], "reference": []}
+    for r in range(rounds):
+        order = ("ours", "reference") if r % 2 == 0 else ("reference", "ours")
+        for name in order:
+            times[name].append(_seconds_per_step(ours.step if name == "ours" else reference.step, data, steps))
+    flops = {"ours": flops_per_step(ours.step, data), "reference": flops_per_step(reference.step, data)}
+    it_s = {k: 1.0 / statistics.median(v) for k, v in times.items()}
+    return {
+        "it_per_s": it_s,
+        "ratio": it_s["ours"] / it_s["reference"],
+        "gflop_per_iteration": {k: v / 1e9 for k, v in flops.items()},
+        "peak_fraction": {k: flops[k] * it_s[k] / (peak_gflops * 1e9) for k in flops} if peak_gflops else None,
+        "rounds": rounds, "steps_per_round": steps,
+    }
