@@ -253,7 +253,8 @@ def prepare(
         decoded["classes"] = list(spec.classes)
     arrays = local.finish(decoded, options or {}, spec.local)
     arrays["classes"] = np.asarray(arrays["classes"], dtype=CLASS_DTYPE)
-    atomic.write_npz(out_path, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    # (ascontiguousarray would make the 0-d flags 1-d)
+    atomic.write_npz(out_path, **{k: np.ascontiguousarray(v) if np.ndim(v) else np.asarray(v) for k, v in arrays.items()})
 
 
 def load_prepared(path: str | os.PathLike) -> dict[str, np.ndarray]:
