@@ -145,3 +145,32 @@ def test_each_architecture_trains_on_32x32x3(tmp_path, smoke_params, cifar_shape
         x = g(z)
         assert x.shape == (4, 3, 32, 32) and x.abs().max() <= 1
         assert d.head(d.features(x)).shape == (4,) and q(d.features(x))[0].shape == (4, 10)
+
+
+# Miyato 2018, Table 1: Adam's α, β1, β2 and n_dis of the settings A–F.
+SNGAN_SETTINGS = {"A": (1e-4, 0.5, 0.9, 5), "B": (1e-4, 0.5, 0.999, 1), "C": (2e-4, 0.5, 0.999, 1),
+                  "D": (1e-3, 0.5, 0.9, 5), "E": (1e-3, 0.5, 0.999, 5), "F": (1e-3, 0.9, 0.999, 5)}
+
+
+def test_gpu_study_is_the_sngan_table_with_the_papers_settings():
+    import yaml
+
+    from conftest import ROOT
+    from ganrepro.config import load_params, resolve_variant
+
+    cfg = load_params(ROOT / "studies/gpu_sngan.yaml")
+    refs = yaml.safe_load((ROOT / "studies/references/sngan_cifar10.yaml").read_text())
+    assert cfg["data"]["dataset"] == "cifar10" and cfg["evaluation"]["n_samples"] == 50_000
+    assert 10 in cfg["evaluation"]["splits"] and len(cfg["study"]["seeds"]) == 3
+    assert cfg["inception"]["format"] == "tf_fidelity" and "n_train" not in cfg["inception"]
+    assert [r["variant"] for r in refs["rows"]] == cfg["study"]["variants"]
+    for ref in refs["rows"]:
+        run = resolve_variant(cfg, ref["variant"])
+        assert run["architecture"] == "sngan_cnn" and run["width"] == 64 and run["iterations"] == 100_000
+        assert run["z_dim"] + run["codes"]["categorical"] + run["codes"]["continuous"] == 128
+        assert (run["optimizer"], run["lr_d"], run["lr_g"]) == ("adam", run["lr_d"], run["lr_d"])
+        assert (run["lr_d"], run["beta1"], run["beta2"], run["n_critic"]) == SNGAN_SETTINGS[ref["setting"][0]]
+    losses = {r: (resolve_variant(cfg, r)["loss"], resolve_variant(cfg, r)["penalty"], resolve_variant(cfg, r)["spectral_norm"])
+              for r in cfg["study"]["variants"]}
+    assert losses == {"sngan": ("non_saturating", "none", True), "sngan_hinge": ("hinge", "none", True),
+                      "wgan_gp": ("wasserstein", "gp", False), "wgan_clip": ("wasserstein", "clip", False)}

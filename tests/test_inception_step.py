@@ -145,18 +145,18 @@ def test_inception_stage_end_to_end_equals_torch_fidelity(tmp_path, smoke_params
     cfg["train"].update(iterations=3, checkpoint_every=3, log_every=1, architecture="sngan_cnn")
     cfg["variants"] = {"sngan": cfg["variants"]["sngan"]}
     cfg["classifier"].update(count=1)
-    cfg["evaluation"] = {"n_samples": 8, "splits": [1, 2], "bootstrap": 5, "memorisation_samples": 4, "grid_rows": 2}
+    cfg["evaluation"] = {"n_samples": 4, "splits": [1, 2], "bootstrap": 5, "memorisation_samples": 4, "grid_rows": 2}
     cfg["gaming"] = {"n": 8, "steps": 2, "lr": 0.05}
-    cfg["inception"] = {"weights": "weights/pt_inception-random.pth", "format": "tf_fidelity", "n_train": 6,
+    cfg["inception"] = {"weights": "weights/pt_inception-random.pth", "format": "tf_fidelity", "n_train": 4,
                         "batch_size": 8}
     write_params(work / "params.yaml", cfg)
     run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=work, timeout=900)
 
     real = json.loads((work / "results/inception/npz/real_scores.json").read_text())
     scores = json.loads((work / "results/runs/sngan/seed0/inception_scores.json").read_text())
-    assert real["n_train_statistics"] == 6 and real["train"]["n"] == 6 and real["test"]["n"] == 8
+    assert real["n_train_statistics"] == 4 and real["train"]["n"] == 4 and real["test"]["n"] == 4
     assert real["weights"]["format"] == "tf_fidelity" and len(real["weights"]["sha256"]) == 64
-    assert scores["status"] == "scored" and scores["n"] == 8 and set(scores["is"]) == {"1", "2"}
+    assert scores["status"] == "scored" and scores["n"] == 4 and set(scores["is"]) == {"1", "2"}
     assert real["train"]["is"]["1"]["mean"] > 1.05  # the random net does tell these images apart
     assert scores["is"]["1"]["mean"] >= 1.0  # (3 training steps: G's samples are all alike)
     page = (work / "results/report/report.md").read_text()
@@ -174,11 +174,14 @@ def test_inception_stage_end_to_end_equals_torch_fidelity(tmp_path, smoke_params
             return self.x[i]
 
     samples = np.load(work / "results/runs/sngan/seed0/samples.npz")["images"]
-    train = np.load(work / "data/prepared/npz.npz")["x_train"][:6]
+    train = np.load(work / "data/prepared/npz.npz")["x_train"][:4]
     # IS of input1 (the real train images: a score well above 1), FID between the two (symmetric)
     ref = torch_fidelity.calculate_metrics(
         input1=Images(train), input2=Images(samples), isc=True, fid=True, isc_splits=2, samples_shuffle=False,
-        feature_extractor_weights_path=str(weights), cuda=False, verbose=False, cache=False, batch_size=8)
-    np.testing.assert_allclose(real["train"]["is"]["2"]["mean"], ref["inception_score_mean"], rtol=1e-6)
-    np.testing.assert_allclose(real["train"]["is"]["2"]["std"], ref["inception_score_std"], rtol=1e-5)
+        feature_extractor_weights_path=str(weights), cuda=False, verbose=False, cache=False, batch_size=8,
+        save_cpu_ram=True)  # no DataLoader worker processes
+    mean = real["train"]["is"]["2"]["mean"]
+    np.testing.assert_allclose(mean, ref["inception_score_mean"], rtol=1e-6)
+    # the std over splits is a difference of near-equal scores: held to 1e-6 of the score itself
+    np.testing.assert_allclose(real["train"]["is"]["2"]["std"], ref["inception_score_std"], atol=1e-6 * mean)
     np.testing.assert_allclose(scores["fid_train"], ref["frechet_inception_distance"], rtol=1e-6)
