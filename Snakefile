@@ -4,6 +4,8 @@
 # The params file is read whole (params.yaml, or the one --configfile names): Snakemake's own
 # config merging would mix the smoke study's variants into the default ones. It is validated
 # (schema + semantic checks) here, before any job starts.
+import sys
+
 from ganrepro import pipeline as P
 from ganrepro.config import load_params
 
@@ -13,6 +15,8 @@ PARAMS_FILE = (
     os.path.relpath(workflow.overwrite_configfiles[0]) if workflow.overwrite_configfiles else "params.yaml"
 )
 CFG = load_params(PARAMS_FILE)
+if CFG.get("inception") and not P.inception_enabled(CFG):
+    print("warning: " + P.inception_status(CFG)[1], file=sys.stderr)
 
 
 include: "workflow/rules/common.smk"

@@ -62,3 +62,33 @@ def tiny_dataset(tmp_path) -> Path:
 def write_params(path: Path, cfg: dict) -> Path:
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def write_random_tf_inception(path: Path, seed: int = 0) -> Path:
+    """A random-weights file in the format of torch-fidelity's TF-ported Inception-v3
+    (pt_inception-2015-12-05): its FeatureExtractorInceptionV3's state dict, He-initialised convs, and
+    logit weights orthogonal to the mean pool feature (scaled so softmax outputs differ between
+    images: IS well above 1 on a handful of images). The real file cannot be downloaded here."""
+    from unittest import mock
+
+    import torch
+    import torch.nn as nn
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    empty = path.with_suffix(".empty")
+    torch.save({}, empty)
+    gen = torch.Generator().manual_seed(seed)
+    with mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict", lambda self, *a, **k: None):
+        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
+    empty.unlink()
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * (2 / m.weight[0].numel()) ** 0.5)
+        mean = net(torch.randint(0, 256, (2, 3, 28, 28), dtype=torch.uint8, generator=gen))[0].mean(0)
+        u = mean / mean.norm()
+        w = torch.randn(net.fc.weight.shape, generator=gen)
+        net.fc.weight.copy_((w - (w @ u)[:, None] * u[None]) * 4)
+        net.fc.bias.copy_(torch.randn(net.fc.bias.shape, generator=gen))
+    torch.save(net.state_dict(), path)
+    return path

@@ -38,6 +38,12 @@ def test_default_and_smoke_params_are_valid(default_params, smoke_params):
         (lambda c: c["variants"]["r1"].update(d_norm="batch"), "variants.r1: penalty 'r1' with d_norm 'batch'"),
         (lambda c: c["evaluation"].update(splits=[0]), "evaluation.splits.0: 0 is too small"),
         (lambda c: c["train"].pop("iterations"), "'iterations' is a required property"),
+        (lambda c: c["variants"]["dcgan"].update(architecture="biggan"), "variants.dcgan.architecture: 'biggan' is not one of"),
+        (lambda c: c["variants"]["dcgan"].update(codes={"categorical": 0, "continuous": 0}),
+         "variants.dcgan.codes: at least one latent code is needed"),
+        (lambda c: c.update(inception={"weights": "w.pth"}), "inception: 'format' is a required property"),
+        (lambda c: c.update(inception={"weights": "w.pth", "format": "tf_fidelity", "n_train": 1}),
+         "inception.n_train: the FID statistics need at least 2 training images"),
     ],
 )
 def test_bad_params_name_the_key(default_params, mutate, expected):

@@ -89,6 +89,14 @@ def test_cli_inception_probs_then_inception_score(tmp_path, capsys):
     assert main(["inception-probs", "--samples", str(samples), "--weights", str(weights), "--out", str(out)]) == 0
     probs = np.load(out)
     assert probs.shape == (3, 1000) and np.allclose(probs.sum(1), 1.0)
+    # the Inception stage's wrapper of the same file: the same logits, and the 2048 average-pool features
+    from ganrepro import metrics
+    from ganrepro.inception import InceptionFeatures, logits_and_features
+
+    with np.load(samples) as f:
+        logits, feats = logits_and_features(InceptionFeatures(weights, "torchvision"), f["images"], torch.device("cpu"), 2)
+    np.testing.assert_allclose(metrics.softmax(logits), probs, rtol=1e-4, atol=1e-9)
+    assert feats.shape == (3, 2048) and (feats >= 0).all() and feats.std() > 0
     capsys.readouterr()
     assert main(["inception-score", str(out), "--splits", "1,3"]) == 0
     assert set(json.loads(capsys.readouterr().out)["splits"]) == {"1", "3"}

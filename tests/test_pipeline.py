@@ -44,7 +44,7 @@ def snakemake_jobs(configfile: str | None = None) -> dict[tuple, dict]:
 def dvc_jobs(dvc: dict) -> dict[tuple, dict]:
     jobs = {}
     for name, st in dvc["stages"].items():
-        step = name.split("_")[0] if not name.startswith("score_real") else "score_real"
+        step = max((s for s in pipeline.STEPS if name == s or name.startswith(s + "_")), key=len)
         jobs[(step, tuple(sorted(st["outs"])))] = {"inputs": sorted(st.get("deps", [])), "cmd": st["cmd"]}
     return jobs
 

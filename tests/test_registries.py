@@ -34,7 +34,8 @@ TRAIN = SCHEMA["$defs"]["train_options"]["properties"]
     (NORMS, TRAIN["d_norm"]["enum"]),
     (OPTIMIZERS, TRAIN["optimizer"]["enum"]),
     (DATASETS, SCHEMA["properties"]["data"]["properties"]["dataset"]["enum"]),
-], ids=["loss", "penalty", "d_norm", "optimizer", "dataset"])
+    (ARCHITECTURES, TRAIN["architecture"]["enum"]),
+], ids=["loss", "penalty", "d_norm", "optimizer", "dataset", "architecture"])
 def test_schema_enum_equals_registry(registry, enum):
     assert list(registry) == list(enum), "the schema and the registry list different names"
 

@@ -82,6 +82,7 @@ def test_snakemake_smoke_run_produces_the_report(snakemake_run, smoke_params):
     assert len(table) == 1 + len(smoke_params["study"]["variants"]) * len(smoke_params["study"]["seeds"])
     assert "IS_10" in table[0]
     assert "real test" in (report / "report.md").read_text()
+    assert "no Inception-v3 weights configured" in (report / "report.md").read_text()  # and says why
 
 
 def test_dvc_and_snakemake_results_are_byte_identical(snakemake_run, dvc_run, smoke_params):

@@ -74,6 +74,8 @@ def train_classifier(sel: dict, data_path: Path, seed: int, out_dir: Path, progr
     accuracy = float((probs.argmax(1) == data["y_test"]).mean())
     metrics = {"seed": seed, "test_accuracy": accuracy, "test_error": 1 - accuracy, "n_train": int(n),
                "n_test": int(len(data["y_test"])), "final_train_loss": float(loss.item()), **model.meta,
+               # your own data without labels trains on k-means pseudo-labels (ganrepro.data.local)
+               "has_labels": bool(data.get("has_labels", True)), "label_source": str(data.get("label_source", "labels")),
                "provenance": provenance(dev)}
     files = ClassifierFiles(out_dir)
     atomic.write_json(files.metrics, metrics)

@@ -30,7 +30,8 @@ def _step_params(args, step: str, **wildcards) -> dict:
     from ganrepro import pipeline
     from ganrepro.config import load_params, select
 
-    return select(load_params(args.params), pipeline.param_keys(pipeline.STEPS[step], wildcards))
+    cfg = load_params(args.params)
+    return select(cfg, pipeline.param_keys(pipeline.STEPS[step], wildcards, cfg))
 
 
 def _paths(csv: str) -> list[str]:
@@ -41,14 +42,15 @@ def cmd_download(args) -> int:
     from ganrepro import data
 
     sel = _step_params(args, "download", dataset=args.dataset)
-    data.download(args.dataset, Path(args.out), extra_mirrors=sel["data"]["mirrors"])
+    data.download(args.dataset, Path(args.out), extra_mirrors=sel["data"]["mirrors"], source=sel["data"].get("source"))
     return 0
 
 
 def cmd_prepare(args) -> int:
     from ganrepro import data
 
-    data.prepare(args.dataset, Path(args.raw), Path(args.out))
+    sel = _step_params(args, "prepare", dataset=args.dataset)
+    data.prepare(args.dataset, Path(args.raw), Path(args.out), options=sel.get("data", {}))
     return 0
 
 
@@ -94,6 +96,21 @@ def cmd_game(args) -> int:
     from ganrepro.evaluate import game
 
     game(_step_params(args, "game"), Path(args.data), _paths(args.classifiers), Path(args.out))
+    return 0
+
+
+def cmd_inception_stats(args) -> int:
+    from ganrepro.inception_step import train_statistics
+
+    result = train_statistics(_step_params(args, "inception_stats", dataset="-"), Path(args.data), Path(args.out))
+    print(f"Inception statistics of {result['n_train_statistics']} training images: {args.out}")
+    return 0
+
+
+def cmd_inception_run(args) -> int:
+    from ganrepro.inception_step import score_run
+
+    score_run(_step_params(args, "inception_run", variant="-", seed=0), Path(args.run), Path(args.stats))
     return 0
 
 
@@ -179,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     classifiers = ("--classifiers", {"required": True, "help": "comma-separated classifier model files"})
     add("download", cmd_download, "fetch a data set's files from its mirrors, verified", ("--dataset", req), out)
     add("prepare", cmd_prepare, "decode raw files into one npz with train/test splits",
-        ("--dataset", req), ("--raw", req), out, params=False)
+        ("--dataset", req), ("--raw", req), out)
     add("classifier", cmd_classifier, "train a domain classifier (for the IS)", data, ("--seed", {"type": int, **req}), out)
     add("train", cmd_train, "train one GAN run (variant × seed)",
         ("--variant", req), ("--seed", {"type": int, **req}), data, out)
@@ -187,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("score", cmd_score, "IS at every split count, MI, FID, code accuracy, memorisation", ("--run", req), data, classifiers)
     add("score-real", cmd_score_real, "reference rows: real train/test data and noise", data, classifiers, out)
     add("game", cmd_game, "optimise inputs against a classifier (IS can be gamed)", data, classifiers, out)
+    add("inception-stats", cmd_inception_stats, "ImageNet Inception-v3: FID statistics of the train split, real-data IS/FID",
+        data, out)
+    add("inception-run", cmd_inception_run, "ImageNet Inception-v3: IS at every split count and FID of a run's samples",
+        ("--run", req), ("--stats", {"required": True, "help": "the train_stats.npz of inception-stats"}))
     add("toy", cmd_toy, "the 1-D toy of 'A Note on the Inception Score'", out, params=False)
     add("report", cmd_report, "the comparison report (Markdown, HTML, CSV)", out)
     add("inception-probs", cmd_inception_probs, "Inception-v3 (ImageNet) class probabilities of samples.npz",

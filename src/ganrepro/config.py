@@ -17,6 +17,9 @@ import yaml
 from ganrepro.errors import ParamsError
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "params.schema.yaml"
+# Data sets made of the user's own files (data.source); ganrepro.data's registry marks them `local`
+# (tests/test_data.py checks that the two agree; config stays free of heavy imports).
+LOCAL_DATASETS = ("folder", "npz")
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,6 +71,9 @@ def semantic_problems(cfg: dict) -> list[str]:
                 f"study.variants: '{name}' is not defined under variants "
                 f"(defined: {', '.join(sorted(cfg['variants']))})"
             )
+    problems += _data_problems(cfg["data"])
+    if cfg.get("inception", {}).get("n_train", 2) < 2:
+        problems.append("inception.n_train: the FID statistics need at least 2 training images")
     ev = cfg["evaluation"]
     for s in ev["splits"]:
         if s > ev["n_samples"]:
@@ -104,6 +110,11 @@ def semantic_problems(cfg: dict) -> list[str]:
         if run["penalty"] == "clip" and run["spectral_norm"]:
             problems.append(f"{key}: weight clipping and spectral_norm are two constraints; pick one")
         codes = run["codes"]
+        if codes["categorical"] == 0 and codes["continuous"] == 0:
+            # train.Run's side Q probe then has nothing to predict and its backward fails (a
+            # constant loss); until the training step skips the probe, refuse it here.
+            problems.append(f"{key}.codes: at least one latent code is needed (the L_I probe of every run "
+                            "predicts them); e.g. continuous: 1 with z_dim one smaller keeps G's input size")
         if codes["categorical"] == 1:
             problems.append(f"{key}.codes.categorical: 1 category carries no information (use 0 or ≥ 2)")
         if (run["lambda_cat"] > 0 and codes["categorical"] == 0) or (
@@ -111,6 +122,15 @@ def semantic_problems(cfg: dict) -> list[str]:
         ):
             problems.append(f"{key}: an InfoGAN weight λ > 0 needs the matching code (codes.*) > 0")
     return problems
+
+
+def _data_problems(data: dict) -> list[str]:
+    local = data["dataset"] in LOCAL_DATASETS
+    if local and "source" not in data:
+        return [f"data.source: data set '{data['dataset']}' is your own data and needs data.source "
+                f"({'a directory of images' if data['dataset'] == 'folder' else 'an .npz file of uint8 arrays'})"]
+    return [f"data.{key}: only for your own data (data.dataset folder or npz), not '{data['dataset']}'"
+            for key in ("source", "test_fraction") if key in data and not local]
 
 
 def load_params(path: str | Path) -> dict:

@@ -1,9 +1,21 @@
-"""The ImageNet Inception-v3 as an optional classifier for the Inception Score.
+"""The ImageNet Inception-v3: the network the papers' IS and FID are computed with.
 
 Barratt & Sharma (2018) show that an ImageNet network scoring images of another data set gives a
-meaningless score, so the study scores with domain classifiers; this module exists to measure that
-claim. The weights are torchvision's port of Google's Inception-v3, which cannot be downloaded
-offline: the file must be placed by hand.
+meaningless score, so the study scores with domain classifiers; the Inception stage
+(``ganrepro.inception_step``) adds the papers' own numbers beside them when a weights file is
+configured. Two kinds of weights, neither downloadable here (the file is placed by hand):
+
+- ``tf_fidelity``: Google's 2015-12-05 TensorFlow graph ported to PyTorch, the file torch-fidelity
+  and pytorch-fid use (``pt_inception-2015-12-05-6726825d.pth``), run by torch-fidelity's own
+  ``FeatureExtractorInceptionV3``: TF-1.x-style bilinear resize to 299, (x − 128)/128, the 2048
+  pool features (FID) and the 1008 logits without bias (IS), exactly as openai/improved-gan and
+  TTUR's fid.py computed the published numbers.
+- ``torchvision``: torchvision's port (``inception_v3_google-0cc3c7bd.pth``): PyTorch bilinear
+  resize, ImageNet normalisation, 1000 logits (IS) and the 2048 average-pool features (FID);
+  Barratt & Sharma's point is that such ports give other scores.
+
+``InceptionFeatures`` wraps either: uint8 N×C×H×W images (grey repeated to RGB) → IS logits and
+FID features.
 """
 
 from __future__ import annotations
@@ -18,6 +30,9 @@ import torchvision
 
 from ganrepro.errors import InceptionWeightsMissing, InputError, MissingInput
 
+TF_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
+TF_WEIGHTS_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
+                  "weights-inception-2015-12-05-6726825d.pth")
 WEIGHTS_FILE = "inception_v3_google-0cc3c7bd.pth"
 WEIGHTS_URL = f"https://download.pytorch.org/models/{WEIGHTS_FILE}"
 DEFAULT_WEIGHTS = Path("weights") / WEIGHTS_FILE
@@ -112,3 +127,72 @@ def inception_probs(samples_path: str | Path, weights_path: str | Path | None, b
         x = torch.from_numpy(images[i : i + batch_size]).to(dev)
         probs.append(torch.softmax(model(x).double(), dim=1).cpu().numpy())
     return np.concatenate(probs)
+
+
+class InceptionFeatures(nn.Module):
+    """uint8 N×C×H×W images → (IS logits N×K, FID features N×2048), both float32, for one weights file.
+
+    ``format`` "tf_fidelity": torch-fidelity's TF-ported network (K = 1008, ``logits_unbiased``);
+    "torchvision": ``InceptionClassifier`` (K = 1000, features from the average pool).
+    """
+
+    FORMATS = ("tf_fidelity", "torchvision")
+
+    def __init__(self, weights_path: str | Path, format: str):
+        super().__init__()
+        path = Path(weights_path)
+        if format not in self.FORMATS:
+            raise InputError(f"inception.format: {format!r} (known: {', '.join(self.FORMATS)})")
+        if not path.is_file():
+            expected = TF_WEIGHTS_FILE if format == "tf_fidelity" else WEIGHTS_FILE
+            url = TF_WEIGHTS_URL if format == "tf_fidelity" else WEIGHTS_URL
+            raise InceptionWeightsMissing(f"inception.weights: {path} does not exist (expected {expected}; it cannot "
+                                          f"be downloaded here, copy it from a machine with internet access: {url})")
+        self.format = format
+        if format == "tf_fidelity":
+            self.net = _tf_fidelity_network(path)
+        else:
+            self.net = InceptionClassifier(load_inception_v3(path))
+            self._pool: list[torch.Tensor] = []
+            self.net.model.avgpool.register_forward_hook(lambda _m, _i, out: self._pool.append(out.flatten(1)))
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] not in (1, 3):
+            raise ValueError(f"images must be uint8 N x C x H x W with C = 1 or 3, got {images.dtype} {tuple(images.shape)}")
+        if images.shape[1] == 1:
+            images = images.repeat(1, 3, 1, 1)
+        if self.format == "tf_fidelity":
+            features, logits = self.net(images)
+            return logits, features
+        self._pool.clear()
+        logits = self.net(images)
+        return logits.float(), self._pool.pop().float()
+
+
+def _tf_fidelity_network(path: Path) -> nn.Module:
+    """torch-fidelity's FeatureExtractorInceptionV3 on ``path``; a file of another kind is named."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    try:
+        return FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                           feature_extractor_weights_path=str(path))
+    except (RuntimeError, KeyError, ValueError, EOFError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0][:300]
+        raise InputError(f"inception.weights: {path} is not a TF-ported Inception-v3 weights file ({TF_WEIGHTS_FILE}, "
+                         f"as torch-fidelity loads it): {first}; for torchvision's file set inception.format: "
+                         "torchvision") from None
+
+
+@torch.no_grad()
+def logits_and_features(model: InceptionFeatures, images: np.ndarray, dev: torch.device, batch_size: int = 50,
+                        progress: bool = False, desc: str = "inception") -> tuple[np.ndarray, np.ndarray]:
+    """One pass over uint8 images: IS logits and FID features, float32 numpy arrays."""
+    from tqdm import tqdm
+
+    logits, feats = [], []
+    for i in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress, mininterval=10):
+        lo, fe = model(torch.from_numpy(np.ascontiguousarray(images[i : i + batch_size])).to(dev))
+        logits.append(lo.cpu().numpy())
+        feats.append(fe.cpu().numpy())
+    return np.concatenate(logits), np.concatenate(feats)

@@ -197,6 +197,33 @@ def frechet_distance(feat_a, feat_b, eps: float = FID_EPS) -> float:
     return float(diff @ diff + np.trace(s_a) + np.trace(s_b) - 2 * np.trace(covmean))
 
 
+def feature_statistics(features) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (ddof 1) of N × D features in float64: what FID compares (TTUR's fid.py)."""
+    f = np.asarray(features, dtype=np.float64)
+    if f.ndim != 2 or len(f) < 2:
+        raise ValueError(f"features must be N x D with N >= 2 for a covariance, got shape {f.shape}")
+    if not np.isfinite(f).all():
+        raise ValueError("features contain NaN or infinite values")
+    return f.mean(axis=0), np.atleast_2d(np.cov(f, rowvar=False))
+
+
+def frechet_distance_from_statistics(mu_a, sigma_a, mu_b, sigma_b) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a) + Tr(S_b) - 2 Σ sqrt(eig(S_a S_b)) (Heusel et al. 2017).
+
+    The trace of the matrix square root as torch-fidelity computes it (the real part of the
+    square roots of the eigenvalues of S_a S_b): no eps offset, no failure on the singular
+    covariances of fewer samples than dimensions. The Inception stage uses this form, so its FID
+    equals torch-fidelity's for the same features (tests/test_inception_step.py).
+    """
+    mu_a, mu_b = np.asarray(mu_a, np.float64), np.asarray(mu_b, np.float64)
+    sigma_a, sigma_b = np.asarray(sigma_a, np.float64), np.asarray(sigma_b, np.float64)
+    if mu_a.shape != mu_b.shape or sigma_a.shape != sigma_b.shape or sigma_a.shape != mu_a.shape * 2:
+        raise ValueError(f"statistics of different dimensions: {mu_a.shape}, {sigma_a.shape} vs {mu_b.shape}, {sigma_b.shape}")
+    diff = mu_a - mu_b
+    tr_covmean = np.sqrt(np.linalg.eigvals(sigma_a @ sigma_b).astype(np.complex128)).real.sum()
+    return float(diff @ diff + np.trace(sigma_a) + np.trace(sigma_b) - 2 * tr_covmean)
+
+
 def code_accuracy(codes, labels, n_codes: int, n_classes: int) -> dict:
     """Accuracy of a categorical code as a classifier under the best one-to-one code -> class map.
 

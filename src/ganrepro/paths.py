@@ -16,6 +16,7 @@ CLASSIFIER_DIR = "results/classifiers/{dataset}/k{k}"
 RUN_DIR = "results/runs/{variant}/seed{seed}"
 REAL_SCORES = "results/real/{dataset}/scores.json"
 GAMING_DIR = "results/gaming/{dataset}"
+INCEPTION_DIR = "results/inception/{dataset}"  # the ImageNet Inception stage's cached train statistics
 TOY = "results/toy/toy_1d.json"
 REPORT_DIR = "results/report"
 LOG_DIR = "logs"
@@ -53,12 +54,19 @@ class RunFiles(Files):
         "timing": "timing.json",  # wall-clock figures: the one train output that is not reproducible
         "samples": "samples.npz", "grid": "grid.png", "traversals": "traversals.png",
         "scores": "scores.json", "probs": "probs.npz",
+        "inception": "inception_scores.json",  # IS and FID under ImageNet Inception-v3 (when configured)
         "resume": "resume",  # the train job's scratch space, deliberately not a declared output
     }
 
 
 class ClassifierFiles(Files):
     NAMES = {"model": "model.pt", "metrics": "metrics.json"}
+
+
+class InceptionFiles(Files):
+    """The Inception stage's per-data-set files: FID statistics of the train split, real-data scores."""
+
+    NAMES = {"stats": "train_stats.npz", "real_scores": "real_scores.json"}
 
 
 class GamingFiles(Files):
@@ -68,7 +76,8 @@ class GamingFiles(Files):
 class ReportFiles(Files):
     NAMES = {"index": "index.html", "markdown": "report.md", "is_table": "is_table.csv",
              "real_table": "real_table.csv", "summary_table": "summary_table.csv",
-             "timing_table": "timing_table.csv", "split_study": "split_study.png",
+             "timing_table": "timing_table.csv", "inception_table": "inception_table.csv",
+             "split_study": "split_study.png",
              "li_curves": "li_curves.png", "d_loss_curves": "d_loss_curves.png", "images": "img"}
 
 

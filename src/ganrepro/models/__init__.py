@@ -15,7 +15,8 @@ import torch
 import torch.nn as nn
 
 from ganrepro.errors import CorruptCheckpoint, MissingInput
-from ganrepro.models import dcgan
+from ganrepro.models import dcgan, infogan_mnist, resnet, sngan
+from ganrepro.models.dcgan import QHead
 from ganrepro.models.layers import NORMS, count_parameters, init_weights
 from ganrepro.registry import Registry
 
@@ -26,6 +27,55 @@ Builder = Callable[[dict, int, int], tuple[nn.Module, nn.Module, nn.Module]]
 ARCHITECTURES: Registry[Builder] = Registry("architecture")
 ARCHITECTURES.register("dcgan", dcgan.build)
 DEFAULT_ARCHITECTURE = "dcgan"
+
+
+def _latent_dim(run: dict) -> int:
+    return run["z_dim"] + run["codes"]["categorical"] + run["codes"]["continuous"]
+
+
+def _refuse_sn_with_batch_norm(run: dict) -> None:
+    if run["spectral_norm"] and run["d_norm"] == "batch":
+        # The training step joins real and fake batches into one D pass under spectral norm and
+        # runs D in eval mode on G's turn (see dcgan.Discriminator); config refuses it too.
+        raise ValueError("spectral_norm with d_norm 'batch': use d_norm none or layer")
+
+
+@ARCHITECTURES.register("sngan_cnn")
+def build_sngan_cnn(run: dict, channels: int, image_size: int):
+    """The SNGAN paper's standard CNN (Miyato 2018, Table 3); paper sizes at width 64, N(0, 0.02) init."""
+    _refuse_sn_with_batch_norm(run)
+    g = sngan.Generator(_latent_dim(run), channels, image_size, run["width"])
+    d = sngan.Discriminator(channels, image_size, run["width"], spectral_norm=run["spectral_norm"], norm=run["d_norm"])
+    q = QHead(d.feature_dim, run["codes"]["categorical"], run["codes"]["continuous"])
+    for m in (g, d, q):
+        m.apply(init_weights)
+    return g, d, q
+
+
+@ARCHITECTURES.register("sngan_resnet")
+def build_sngan_resnet(run: dict, channels: int, image_size: int):
+    """The SNGAN paper's 32×32 ResNets (Miyato 2018, Table 4); paper sizes at width 64, Glorot init
+    inside the modules (gain √2 in residual branches), the Q probe DCGAN-initialised."""
+    _refuse_sn_with_batch_norm(run)
+    g = resnet.Generator(_latent_dim(run), channels, image_size, run["width"])
+    d = resnet.Discriminator(channels, image_size, run["width"], spectral_norm=run["spectral_norm"], norm=run["d_norm"])
+    q = QHead(d.feature_dim, run["codes"]["categorical"], run["codes"]["continuous"])
+    q.apply(init_weights)
+    return g, d, q
+
+
+@ARCHITECTURES.register("infogan_mnist")
+def build_infogan_mnist(run: dict, channels: int, image_size: int):
+    """The InfoGAN paper's MNIST nets (Chen 2016, Table 1), Q = FC 128 – BN – lReLU – FC; width 64 = paper."""
+    _refuse_sn_with_batch_norm(run)
+    g = infogan_mnist.Generator(_latent_dim(run), channels, image_size, run["width"])
+    d = infogan_mnist.Discriminator(channels, image_size, run["width"], spectral_norm=run["spectral_norm"],
+                                    norm=run["d_norm"])
+    q = QHead(d.feature_dim, run["codes"]["categorical"], run["codes"]["continuous"], batch_norm=True,
+              slope=infogan_mnist.SLOPE)
+    for m in (g, d, q):
+        m.apply(init_weights)
+    return g, d, q
 
 
 def build_models(run: dict, channels: int, image_size: int) -> tuple[nn.Module, nn.Module, nn.Module]:

@@ -85,14 +85,17 @@ class QHead(nn.Module):
 
     ``forward`` returns ``(cat_logits N×K or None when K = 0, mean N×C, logstd N×C)``; with
     C = 0 mean and logstd are empty N×0 tensors. log-std is clamped to LOGSTD_RANGE.
+    ``batch_norm``/``slope``: the InfoGAN paper's Q is FC 128 – BN – lReLU(0.1) – FC.
     """
 
     LOGSTD_RANGE = (-5.0, 2.0)
 
-    def __init__(self, feature_dim: int, n_categorical: int, n_continuous: int, hidden: int = 128):
+    def __init__(self, feature_dim: int, n_categorical: int, n_continuous: int, hidden: int = 128,
+                 batch_norm: bool = False, slope: float = 0.2):
         super().__init__()
         self.k, self.c = n_categorical, n_continuous
-        self.net = nn.Sequential(nn.Linear(feature_dim, hidden), nn.LeakyReLU(0.2, True))
+        bn = [nn.BatchNorm1d(hidden)] if batch_norm else []
+        self.net = nn.Sequential(nn.Linear(feature_dim, hidden), *bn, nn.LeakyReLU(slope, True))
         self.cat = nn.Linear(hidden, n_categorical) if n_categorical else None
         self.cont = nn.Linear(hidden, 2 * n_continuous) if n_continuous else None
 

@@ -25,6 +25,17 @@ NORMS.register("batch", nn.BatchNorm2d)
 NORMS.register("layer", lambda channels: nn.GroupNorm(1, channels))
 
 
+class Norm1d(nn.Module):
+    """A NORMS entry applied to N×C features (as N×C×1×1): "batch" is BatchNorm1d, "layer" LayerNorm."""
+
+    def __init__(self, norm: str, features: int):
+        super().__init__()
+        self.norm = NORMS[norm](features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x[:, :, None, None]).flatten(1)
+
+
 def spectral_norm_or_identity(enabled: bool) -> Callable[[nn.Module], nn.Module]:
     """Miyato 2018: W/σ(W), σ by power iteration (torch.nn.utils.parametrizations.spectral_norm,
     one step per forward in training mode) when ``enabled``; the layer unchanged otherwise."""
@@ -38,16 +49,59 @@ def init_weights(module: nn.Module) -> None:
     iteration is then re-run (``_resync_spectral_norm``) so σ̂ belongs to the new weight.
     """
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        if parametrize.is_parametrized(module, "weight"):
-            nn.init.normal_(module.parametrizations.weight.original, 0.0, 0.02)
-            _resync_spectral_norm(module)
-        else:
-            nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
+        init_layer(module, lambda w: nn.init.normal_(w, 0.0, 0.02))
     elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+@torch.no_grad()
+def init_layer(module: nn.Module, fill: Callable[[torch.Tensor], object]) -> None:
+    """``fill`` the trainable weight of a conv/linear layer in place, zero its bias.
+
+    Under spectral norm the trainable tensor is ``parametrizations.weight.original``; σ̂ is then
+    re-estimated for the new weight (``_resync_spectral_norm``).
+    """
+    if parametrize.is_parametrized(module, "weight"):
+        fill(module.parametrizations.weight.original)
+        _resync_spectral_norm(module)
+    else:
+        fill(module.weight)
+    if module.bias is not None:
+        nn.init.zeros_(module.bias)
+
+
+def xavier_init(module: nn.Module, gain: float = 1.0) -> None:
+    """Glorot-uniform weight with ``gain`` (chainer's GlorotUniform(scale)), bias 0 (SNGAN's ResNets)."""
+    init_layer(module, lambda w: nn.init.xavier_uniform_(w, gain))
+
+
+def padded_size(image_size: int, multiple: int) -> int:
+    """The smallest multiple of ``multiple`` ≥ ``image_size`` (28 → 32 for the SNGAN nets)."""
+    return -(-image_size // multiple) * multiple
+
+
+class CenterPad(nn.Module):
+    """Pads N×C×s×s images to ``size`` (value −1, black in G's range), centred; identity when s = size."""
+
+    def __init__(self, image_size: int, size: int):
+        super().__init__()
+        total = size - image_size
+        self.pad = (total // 2, total - total // 2) * 2  # left, right, top, bottom
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.pad(x, self.pad, value=-1.0) if any(self.pad) else x
+
+
+class CenterCrop(nn.Module):
+    """Crops N×C×S×S images to ``image_size`` at the centre (G's side of ``CenterPad``)."""
+
+    def __init__(self, image_size: int, size: int):
+        super().__init__()
+        self.lo, self.hi = (size - image_size) // 2, (size - image_size) // 2 + image_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, self.lo : self.hi, self.lo : self.hi] if self.hi - self.lo != x.shape[-1] else x
 
 
 @torch.no_grad()

@@ -14,6 +14,7 @@ from ganrepro import atomic
 from ganrepro.paths import ReportFiles
 from ganrepro.pipeline import ReportInputs
 from ganrepro.report import figures, render, tables
+from ganrepro.report import inception as inception_section
 
 # "Paper vs here" reference numbers (../shared/DESIGN.md); different data set and scale, shown
 # for orientation only.
@@ -47,6 +48,8 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path) -> Path:
     atomic.write_text(out.real_table, real.to_csv(index=False))
     atomic.write_text(out.summary_table, summary.drop(columns="train_s").to_csv(index=False))
     atomic.write_text(out.timing_table, timing.to_csv(index=False))
+    if inputs.inception_real is not None:
+        atomic.write_text(out.inception_table, inception_section.rows(inputs, splits).to_csv(index=False))
 
     atomic.write_bytes(out.split_study, figures.split_study_png(runs, real, splits))
     h_cat = tables.read_json(inputs.runs[0][2].summary)["code_entropy_cat"]
@@ -82,6 +85,7 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path) -> Path:
         ("The 1-D toy (Barratt & Sharma)", "Mixture of N(-1, 2) and N(1, 2), Bayes-optimal classifier: "
                                            "a generator emitting ±∞ reaches the maximum IS = 2.",
          tables.display_toy(toy)),
+        inception_section.section(inputs, splits),
         ("Paper vs here", "Reference numbers from the papers (other data sets and scales).",
          pd.DataFrame(PAPER_ROWS, columns=["paper setting", "paper number"])),
     ]
