@@ -103,3 +103,13 @@ def test_cli_validate_exit_code(tmp_path, default_params, capsys):
     path.write_text(yaml.safe_dump(cfg))
     assert main(["validate", "--params", str(path)]) == 2
     assert "train.beta1" in capsys.readouterr().err
+
+
+def test_full_study_is_the_default_study_with_every_defined_variant(default_params):
+    from conftest import ROOT
+
+    full = load_params(ROOT / "studies" / "full.yaml")
+    assert set(default_params["study"]["variants"]) < set(full["study"]["variants"]) == set(full["variants"])
+    for cfg in (full, default_params):
+        cfg["study"].pop("variants")
+    assert full == default_params, "studies/full.yaml and params.yaml differ beyond study.variants"

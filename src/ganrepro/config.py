@@ -101,9 +101,7 @@ def semantic_problems(cfg: dict) -> list[str]:
         )
     if ev["grid_rows"] ** 2 > ev["n_samples"]:
         problems.append(f"evaluation.grid_rows: {ev['grid_rows']}² images exceed evaluation.n_samples")
-    for name in cfg["study"]["variants"]:
-        if name not in cfg["variants"]:
-            continue
+    for name in cfg["variants"]:  # every defined variant, in the study or not: ready to be added
         run = resolve_variant(cfg, name)
         key = f"variants.{name}"
         if run["penalty"] in GRADIENT_PENALTIES and run["d_norm"] == "batch":
