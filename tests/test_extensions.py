@@ -97,6 +97,7 @@ def test_entropy_term_trains_the_statistics_network_and_reaches_g(smoke_params):
     assert any(not torch.allclose(a, b) for a, b in zip(grads[1.0], grads[5.0], strict=True))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", NEW_VARIANTS)
 def test_resume_with_every_new_state_gives_identical_bytes(tmp_path, smoke_params, tiny_dataset, variant):
     """A run stopped after its last resume state and rerun ends byte-identical to one that never stopped."""

@@ -1,12 +1,16 @@
 """Training of one GAN run (variant × seed): a plain loop, the variant's parts called by name.
 
 A variant is a combination of options (loss × penalty × normalisation × InfoGAN codes ×
-optimiser), resolved from params.yaml by ``config.resolve_variant``. Every run feeds G the
-InfoGAN codes; with λ = 0 they are plain noise and a Q head trained on the side (on detached D
-features) measures L_I, so GAN and InfoGAN can be compared as in the InfoGAN paper's Figure 1.
+optimiser × training extensions), resolved from params.yaml by ``config.resolve_variant``. The
+penalty and the extensions (``ganrepro.extensions``) add terms to the players' losses and act after
+their steps, all through the same calls; their values are extra columns of train_log.csv.
+
+Every run feeds G the InfoGAN codes; with λ = 0 they are plain noise and a Q head trained on the
+side (on detached D features) measures L_I, so GAN and InfoGAN can be compared as in the InfoGAN
+paper's Figure 1.
 
 Safe to kill: every ``checkpoint_every`` iterations the full state (models, optimisers, RNG,
-iteration, log) goes to ``resume/state.pt`` atomically, the previous one kept as
+iteration, log, every extension's state) goes to ``resume/state.pt`` atomically, the previous one kept as
 ``resume/state.prev.pt``. A rerun resumes from the newest readable state whose config matches,
 and ends byte-identical to an uninterrupted run.
 """
