@@ -50,6 +50,30 @@ def test_bad_params_name_the_key(default_params, mutate, expected):
     assert expected in _bad(default_params, mutate)
 
 
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda c: c["variants"]["vdb"].update(vdb_ic=-0.1), "variants.vdb.vdb_ic: -0.1 is too small"),
+        (lambda c: c["variants"]["vdb"].pop("vdb_ic"), "variants.vdb.vdb_ic: extensions 'vdb' needs it"),
+        (lambda c: c["variants"]["roth_reg"].pop("roth_decay"), "variants.roth_reg.roth_decay: penalty 'roth' needs it"),
+        (lambda c: c["variants"]["ctgan"].update(loss="hinge"), "variants.ctgan: extensions 'consistency' is defined for a "
+                                                               "Wasserstein critic; loss 'hinge' is not"),
+        (lambda c: c["variants"]["wgan_div"].update(loss="non_saturating"), "variants.wgan_div: penalty 'wgan_div' is "
+                                                                            "defined for a Wasserstein critic"),
+        (lambda c: c["variants"]["roth_reg"].update(loss="wasserstein"), "variants.roth_reg: penalty 'roth' is Roth"),
+        (lambda c: c["variants"]["roth_reg"].update(d_norm="batch"), "variants.roth_reg: penalty 'roth' with d_norm 'batch'"),
+        (lambda c: c["variants"]["vdb"].update(spectral_norm=True, d_norm="none"),
+         "variants.vdb: extension 'vdb' with spectral_norm"),
+        (lambda c: c["variants"]["ctgan"].update(ct_dropout=1.0), "variants.ctgan.ct_dropout: 1.0 is greater than or equal"),
+        (lambda c: c["variants"]["dcgan_ema"].update(ema_decay=1.0), "variants.dcgan_ema.ema_decay: 1.0 is greater than"),
+        (lambda c: c["variants"]["meg"].update(extensions=["entropy", "entropy"]), "variants.meg.extensions: duplicate"),
+        (lambda c: c["variants"]["dcgan"].update(extensions=["dropout"]), "variants.dcgan.extensions.0: 'dropout' is not one of"),
+    ],
+)
+def test_bad_mechanism_options_name_the_key(smoke_params, mutate, expected):
+    assert expected in _bad(smoke_params, mutate)
+
+
 def test_load_params_reports_file_problems(tmp_path):
     with pytest.raises(ParamsError, match="params file not found"):
         load_params(tmp_path / "missing.yaml")
@@ -85,3 +109,13 @@ def test_cli_validate_exit_code(tmp_path, default_params, capsys):
     path.write_text(yaml.safe_dump(cfg))
     assert main(["validate", "--params", str(path)]) == 2
     assert "train.beta1" in capsys.readouterr().err
+
+
+def test_full_study_is_the_default_study_with_every_defined_variant(default_params):
+    from conftest import ROOT
+
+    full = load_params(ROOT / "studies" / "full.yaml")
+    assert set(default_params["study"]["variants"]) < set(full["study"]["variants"]) == set(full["variants"])
+    for cfg in (full, default_params):
+        cfg["study"].pop("variants")
+    assert full == default_params, "studies/full.yaml and params.yaml differ beyond study.variants"

@@ -17,6 +17,7 @@ from ganrepro.config import validate
 from ganrepro.data import DATASETS
 from ganrepro.data.decode import DECODERS
 from ganrepro.errors import ParamsError
+from ganrepro.extensions import EXTENSIONS
 from ganrepro.losses import LOSSES
 from ganrepro.models import ARCHITECTURES, NORMS
 from ganrepro.models.dcgan import Discriminator
@@ -35,7 +36,8 @@ TRAIN = SCHEMA["$defs"]["train_options"]["properties"]
     (OPTIMIZERS, TRAIN["optimizer"]["enum"]),
     (DATASETS, SCHEMA["properties"]["data"]["properties"]["dataset"]["enum"]),
     (ARCHITECTURES, TRAIN["architecture"]["enum"]),
-], ids=["loss", "penalty", "d_norm", "optimizer", "dataset", "architecture"])
+    (EXTENSIONS, TRAIN["extensions"]["items"]["enum"]),
+], ids=["loss", "penalty", "d_norm", "optimizer", "dataset", "architecture", "extension"])
 def test_schema_enum_equals_registry(registry, enum):
     assert list(registry) == list(enum), "the schema and the registry list different names"
 
@@ -110,3 +112,9 @@ def test_spectral_norm_with_batch_norm_is_refused_by_the_config_and_by_the_discr
         validate(cfg)
     with pytest.raises(ValueError, match="spectral_norm with d_norm 'batch'"):
         Discriminator(1, 28, 8, spectral_norm=True, norm="batch")
+
+
+def test_every_discriminator_wrapper_belongs_to_an_extension():
+    from ganrepro.models.wrappers import DISCRIMINATOR_WRAPPERS
+
+    assert set(DISCRIMINATOR_WRAPPERS) <= set(EXTENSIONS)

@@ -15,6 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -83,6 +84,17 @@ def test_snakemake_smoke_run_produces_the_report(snakemake_run, smoke_params):
     assert "IS_10" in table[0]
     assert "real test" in (report / "report.md").read_text()
     assert "no Inception-v3 weights configured" in (report / "report.md").read_text()  # and says why
+    # Generator EMA: scored beside the raw samples, shown side by side in the report.
+    ema_run = snakemake_run / "results/runs/dcgan_ema/seed0"
+    scores = json.loads((ema_run / "scores.json").read_text())
+    assert set(scores["ema"]) == {"classifiers", "memorisation", "classifier_spread"}
+    assert {"probs_k0", "probs_ema_k0"} <= set(np.load(ema_run / "probs.npz"))
+    assert "Generator EMA: raw vs EMA, same run" in (report / "report.md").read_text()
+    # The mechanisms' curves are in the training logs.
+    header = lambda v: (snakemake_run / f"results/runs/{v}/seed0/train_log.csv").read_text().splitlines()[0]  # noqa: E731
+    for variant, column in (("vdb", "vdb_beta"), ("vdb", "vdb_kl"), ("roth_reg", "roth_gamma"), ("ctgan", "ct"),
+                            ("meg", "mi_jsd")):
+        assert column in header(variant).split(","), (variant, column)
 
 
 def test_dvc_and_snakemake_results_are_byte_identical(snakemake_run, dvc_run, smoke_params):

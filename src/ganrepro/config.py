@@ -21,6 +21,23 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "pa
 # (tests/test_data.py checks that the two agree; config stays free of heavy imports).
 LOCAL_DATASETS = ("folder", "npz")
 
+# The options each mechanism reads beyond the always-present ones, with the paper's value: a run
+# that uses the mechanism must state them (in ``train`` or in the variant), so a paper constant is
+# never a hidden default in the code. Keys: ("penalty" | "extensions", name).
+MECHANISM_OPTIONS: dict[tuple[str, str], dict[str, str]] = {
+    ("penalty", "roth"): {"roth_decay": "Roth 2017: γ annealed γ₀·decay^(t/T), decay 0.01 (γ₀ = penalty_weight)"},
+    ("penalty", "wgan_div"): {"div_power": "Wu 2018: p = 6 (k = penalty_weight = 2)"},
+    ("extensions", "consistency"): {"ct_weight": "Wei 2018: λ₂ = 2", "ct_margin": "Wei 2018: M′ = 0",
+                                    "ct_dropout": "Wei 2018: dropout 0.5 after each activation of D"},
+    ("extensions", "vdb"): {"vdb_ic": "Peng 2019: I_c = 0.1 (images)", "vdb_beta": "Peng 2019: initial β = 0.1",
+                            "vdb_beta_step": "Peng 2019: α_β = 1e-5"},
+    ("extensions", "ema"): {"ema_decay": "Yazıcı 2019 / PGGAN: 0.999; BigGAN 0.9999",
+                            "ema_start": "BigGAN: start averaging after 20k G updates (0 = at once)"},
+    ("extensions", "entropy"): {"entropy_weight": "Kumar 2019: 1", "entropy_width": "width of the statistics network"},
+}
+# Penalties on ∇ₓD per sample: batch norm in D would couple the samples of a batch.
+GRADIENT_PENALTIES = ("gp", "r1", "roth", "wgan_div")
+
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> dict:
@@ -90,12 +107,10 @@ def semantic_problems(cfg: dict) -> list[str]:
         )
     if ev["grid_rows"] ** 2 > ev["n_samples"]:
         problems.append(f"evaluation.grid_rows: {ev['grid_rows']}² images exceed evaluation.n_samples")
-    for name in cfg["study"]["variants"]:
-        if name not in cfg["variants"]:
-            continue
+    for name in cfg["variants"]:  # every defined variant, in the study or not: ready to be added
         run = resolve_variant(cfg, name)
         key = f"variants.{name}"
-        if run["penalty"] in ("gp", "r1") and run["d_norm"] == "batch":
+        if run["penalty"] in GRADIENT_PENALTIES and run["d_norm"] == "batch":
             problems.append(
                 f"{key}: penalty '{run['penalty']}' with d_norm 'batch': a gradient penalty is "
                 "per sample and batch norm couples the samples of a batch (use none or layer)"
@@ -121,6 +136,31 @@ def semantic_problems(cfg: dict) -> list[str]:
             run["lambda_cont"] > 0 and codes["continuous"] == 0
         ):
             problems.append(f"{key}: an InfoGAN weight λ > 0 needs the matching code (codes.*) > 0")
+        problems += mechanism_problems(run, key)
+    return problems
+
+
+def mechanism_problems(run: dict, key: str) -> list[str]:
+    """A mechanism's options are stated, and it is combined with what its paper defines it for."""
+    problems = []
+    used = [("penalty", run["penalty"])] + [("extensions", name) for name in run.get("extensions", ())]
+    for kind, name in used:
+        for option, paper in MECHANISM_OPTIONS.get((kind, name), {}).items():
+            if option not in run:
+                problems.append(f"{key}.{option}: {kind} '{name}' needs it, in train or the variant ({paper})")
+    extensions = run.get("extensions", ())
+    if run["penalty"] == "roth" and run["loss"] not in ("non_saturating", "minimax"):
+        problems.append(f"{key}: penalty 'roth' is Roth et al.'s regulariser for D = σ(logits) of the "
+                        f"cross-entropy GAN; loss '{run['loss']}' is not (use non_saturating or minimax)")
+    for kind, name in (("penalty", "wgan_div"), ("extensions", "consistency")):
+        if (name == run["penalty"] or name in extensions) and run["loss"] != "wasserstein":
+            problems.append(f"{key}: {kind} '{name}' is defined for a Wasserstein critic; loss "
+                            f"'{run['loss']}' is not (use wasserstein)")
+    for name in ("consistency", "vdb"):
+        if name in extensions and run["spectral_norm"]:
+            problems.append(f"{key}: extension '{name}' with spectral_norm: the step runs D in eval mode on "
+                            "G's turn under spectral norm, which switches off the dropout/sampling the "
+                            "extension trains D with")
     return problems
 
 

@@ -45,25 +45,41 @@ def _nn_distances(images: np.ndarray, train: np.ndarray) -> np.ndarray:
     return metrics.nearest_neighbour_distances(flat(images), flat(train))
 
 
-def score_images(images: np.ndarray, data: dict, classifier_paths: list[str], ev: dict, dev) -> tuple[dict, dict]:
-    """IS at every split count, MI, FID (per classifier) and the memorisation check."""
-    per, cache = {}, {}
-    reference = data["x_test"][: len(images)]  # FID against as many real test images as samples
+def score_images(image_sets: dict[str, np.ndarray], data: dict, classifier_paths: list[str], ev: dict,
+                 dev) -> tuple[dict[str, dict], dict]:
+    """IS at every split count, MI, FID (per classifier) and the memorisation check, for each named
+    image set (a run's raw samples, and its EMA generator's); what the sets share (classifiers, the
+    real reference features and distances) is computed once. Returns (scores by set, probabilities
+    by set and classifier, keyed ``{set}_k{k}``)."""
+    per: dict[str, dict] = {name: {} for name in image_sets}
+    cache = {}
+    n = max(len(images) for images in image_sets.values())
+    reference = data["x_test"][:n]  # FID against as many real test images as samples
     for k, path in enumerate(classifier_paths):
         model = load_classifier(path, dev)
-        out = predict(model, images, dev)
         ref = predict(model, reference, dev)
-        entry = _classifier_scores(out["probs"], ev["splits"], ev["bootstrap"])
-        entry["fid_test"] = metrics.frechet_distance(out["features"], ref["features"])
-        per[f"k{k}"] = entry
-        cache[f"probs_k{k}"] = out["probs"]
+        for name, images in image_sets.items():
+            out = predict(model, images, dev)
+            entry = _classifier_scores(out["probs"], ev["splits"], ev["bootstrap"])
+            entry["fid_test"] = metrics.frechet_distance(out["features"], ref["features"][: len(images)])
+            per[name][f"k{k}"] = entry
+            cache[f"{name}_k{k}"] = out["probs"]
     m = ev["memorisation_samples"]
-    mem = metrics.memorisation_report(_nn_distances(images[:m], data["x_train"]),
-                                      _nn_distances(data["x_test"][:m], data["x_train"]))
-    return {"classifiers": per, "memorisation": mem}, cache
+    test_nn = _nn_distances(data["x_test"][:m], data["x_train"])
+    splits = [str(s) for s in ev["splits"]]
+    scores = {name: {"classifiers": per[name],
+                     "memorisation": metrics.memorisation_report(_nn_distances(images[:m], data["x_train"]), test_nn),
+                     "classifier_spread": {s: sensitivity(per[name], s) for s in splits}}
+              for name, images in image_sets.items()}
+    return scores, cache
+
+
+EMA_SET = "ema"  # the EMA generator's samples (samples.npz ``images_ema``), when the run kept one
 
 
 def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[str]) -> dict:
+    """scores.json and probs.npz of a run; with an EMA generator, its samples are scored the same
+    way under ``ema`` (scores.json) and ``probs_ema_k{k}`` (probs.npz), beside the raw ones."""
     ev = sel["evaluation"]
     files = RunFiles(run_dir)
     dev = pick_device()
@@ -79,12 +95,18 @@ def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[
         atomic.write_json(files.scores, result)
         return result
     data = load_prepared(data_path)
-    scores, cache = score_images(samples["images"], data, classifier_paths, ev, dev)
-    result.update(scores)
-    splits = [str(s) for s in ev["splits"]]
-    result["classifier_spread"] = {s: sensitivity(scores["classifiers"], s) for s in splits}
-    result["codes"] = code_metrics(ckpt, samples, cache["probs_k0"], data, dev)
-    atomic.write_npz(files.probs, **cache)
+    sets = {"raw": samples["images"]}
+    if len(samples.get("images_ema", ())):
+        sets[EMA_SET] = samples["images_ema"]
+    scores, cache = score_images(sets, data, classifier_paths, ev, dev)
+    result.update(scores["raw"])
+    result["codes"] = code_metrics(ckpt, samples, cache["raw_k0"], data, dev)
+    if EMA_SET in scores:
+        result[EMA_SET] = scores[EMA_SET]
+    probs = {f"probs_k{k}": cache[f"raw_k{k}"] for k in range(len(classifier_paths))}
+    if EMA_SET in scores:
+        probs.update({f"probs_ema_k{k}": cache[f"ema_k{k}"] for k in range(len(classifier_paths))})
+    atomic.write_npz(files.probs, **probs)
     atomic.write_json(files.scores, result)
     return result
 

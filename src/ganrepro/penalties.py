@@ -6,10 +6,12 @@ Each entry of PENALTIES says what it adds to D's loss and what it does after D's
   ``penalty`` column of train_log.csv); None for a pure constraint;
 - ``coefficient(run, iteration)`` → its weight in D's loss, paper constants included (R1's ½ lives
   here, not in the training loop); the step adds ``coefficient · term``;
-- ``after_d_step(D, run)`` → a projection after the step (WGAN's clipping); None for none.
+- ``after_d_step(D, run)`` → a projection after the step (WGAN's clipping); None for none;
+- ``logs(run, iteration)`` → values of a schedule to log (Roth's annealed γ), columns ``log_fields``.
 
 New penalties (and regularisers whose weight follows a schedule) are entries here plus the name in
-the schema's ``penalty`` enum; the training step needs no change.
+the schema's ``penalty`` enum; the training step needs no change. The options a penalty reads
+beyond ``penalty_weight`` are listed in ``config.MECHANISM_OPTIONS`` (a run using it must state them).
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ from ganrepro.registry import Registry
 @dataclass
 class PenaltyInputs:
     """What a penalty may read: D, this update's real and generated batches (detached), the
-    iteration (G updates so far) and the step's CPU generator for any random draw."""
+    iteration (G updates so far), the step's CPU generator for any random draw, and the run's
+    options (for constants beyond ``penalty_weight``, e.g. WGAN-div's power)."""
 
     D: nn.Module
     real: torch.Tensor
     fake: torch.Tensor
     generator: torch.Generator
     iteration: int
+    run: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class Penalty:
     term: Callable[[PenaltyInputs], torch.Tensor] | None
     coefficient: Callable[[dict, int], float]
     after_d_step: Callable[[nn.Module, dict], None] | None = None
+    logs: Callable[[dict, int], dict[str, float]] | None = None
+    log_fields: tuple[str, ...] = ()
 
 
 PENALTIES: Registry[Penalty] = Registry("penalty")
@@ -69,6 +75,51 @@ def r1_penalty(D, real: torch.Tensor) -> torch.Tensor:
     return grad.flatten(1).pow(2).sum(1).mean()
 
 
+def _input_gradient(D, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(D(x), ∇ₓD(x) flattened to N × d), with ``create_graph=True`` so a penalty on it trains D."""
+    x = x.detach().requires_grad_(True)
+    out = D(x)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return out, grad.flatten(1)
+
+
+def roth_regulariser(D, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Roth et al. 2017, the JS-GAN regulariser, for D = σ(φ) with φ the logits ``D(x)``:
+
+        Ω = E_P[(1 − σ(φ(x)))² ‖∇ₓφ(x)‖²] + E_Q[σ(φ(x̃))² ‖∇ₓφ(x̃)‖²].
+
+    Un-weighted; the loss adds (γ/2)·Ω with γ annealed (``roth_gamma``). Zero-centred like R1 and
+    weighted by how sure D is on each side, it is the gradient regulariser that the noise
+    (convolution) argument of the paper gives for the JS f-GAN. ``create_graph=True``.
+    """
+    phi_r, grad_r = _input_gradient(D, real)
+    phi_f, grad_f = _input_gradient(D, fake)
+    reg_r = (1 - torch.sigmoid(phi_r)) ** 2 * grad_r.pow(2).sum(1)
+    reg_f = torch.sigmoid(phi_f) ** 2 * grad_f.pow(2).sum(1)
+    return reg_r.mean() + reg_f.mean()
+
+
+def roth_gamma(run: dict, iteration: int) -> float:
+    """Roth's annealing: γ_t = γ₀ · decay^(t / (T − 1)), γ₀ = ``penalty_weight``, decay =
+    ``roth_decay``, t = G updates so far, T = ``iterations``: γ₀ at the start, decay·γ₀ at the end
+    (the reference code's exponential schedule)."""
+    span = max(run["iterations"] - 1, 1)
+    return run["penalty_weight"] * run["roth_decay"] ** (iteration / span)
+
+
+def wgan_div_penalty(D, real: torch.Tensor, fake: torch.Tensor, power: float) -> torch.Tensor:
+    """WGAN-div (Wu et al. 2018): ½·E_P[‖∇ₓD(x)‖^p] + ½·E_Q[‖∇ₓD(x̃)‖^p] on real and generated samples.
+
+    Un-weighted; the loss adds k times it (k = 2, p = 6 in the paper), so the penalty is
+    k·E[‖∇D‖^p] over the union of the two batches, as in the authors' code
+    (``mean(real_norm + fake_norm) · k / 2``). Zero-centred: p = 2 is R1 on both sides.
+    """
+    _, grad_r = _input_gradient(D, real)
+    _, grad_f = _input_gradient(D, fake)
+    norm_p = lambda g: g.pow(2).sum(1) ** (power / 2)  # noqa: E731
+    return 0.5 * (norm_p(grad_r).mean() + norm_p(grad_f).mean())
+
+
 @torch.no_grad()
 def clip_weights(D: nn.Module, c: float) -> None:
     """WGAN (Arjovsky 2017): clamp every parameter of D to [-c, c] in place."""
@@ -86,3 +137,10 @@ PENALTIES.register("gp", Penalty(
 PENALTIES.register("r1", Penalty(
     term=lambda b: r1_penalty(b.D, b.real),
     coefficient=lambda run, it: 0.5 * run["penalty_weight"]))  # γ/2
+PENALTIES.register("roth", Penalty(
+    term=lambda b: roth_regulariser(b.D, b.real, b.fake),
+    coefficient=lambda run, it: 0.5 * roth_gamma(run, it),  # γ_t/2
+    logs=lambda run, it: {"roth_gamma": roth_gamma(run, it)}, log_fields=("roth_gamma",)))
+PENALTIES.register("wgan_div", Penalty(
+    term=lambda b: wgan_div_penalty(b.D, b.real, b.fake, b.run["div_power"]),
+    coefficient=lambda run, it: run["penalty_weight"]))  # k (2 in the paper)

@@ -1,4 +1,8 @@
-"""Sample generation: N images per run (uint8), a grid to look at, InfoGAN latent traversals."""
+"""Sample generation: N images per run (uint8), a grid to look at, InfoGAN latent traversals.
+
+A run that kept an EMA generator (``generator_ema`` in its checkpoint) also gets ``images_ema`` in
+samples.npz: the EMA generator's images of the very same inputs, for a raw-vs-EMA comparison.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import numpy as np
 import torch
 
 from ganrepro import atomic
+from ganrepro.extensions.ema import ema_generator_from_checkpoint
 from ganrepro.images import figure_png, grid_array, grid_png, new_figure, placeholder_png, to_uint8
 from ganrepro.latent import LatentSpec
 from ganrepro.models import load_checkpoint, models_from_checkpoint
@@ -43,6 +48,7 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500) -> dict:
     dev = pick_device()
     ckpt = load_checkpoint(files.checkpoint)
     g, _, _ = models_from_checkpoint(ckpt, dev)
+    g_ema = ema_generator_from_checkpoint(ckpt, dev)  # None when the run kept no EMA
     latent = LatentSpec.from_run(ckpt["config"])
     gen = make_deterministic(SAMPLE_SEED_OFFSET + ckpt["seed"], dev)
     if ckpt["status"] == "diverged":
@@ -52,17 +58,21 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500) -> dict:
         atomic.write_bytes(files.grid, placeholder_png(f"{ckpt['variant']}: diverged"))
         atomic.write_bytes(files.traversals, placeholder_png(f"{ckpt['variant']}: diverged"))
         return {"status": "diverged", "n": 0}
-    images, cats, conts = [], [], []
+    images, images_ema, cats, conts = [], [], [], []
     n = ev["n_samples"]
     with torch.no_grad():
         for i in range(0, n, batch_size):
             m = min(batch_size, n - i)
             z = latent.sample(m, gen)
             images.append(to_uint8(g(z.vec.to(dev))))
+            if g_ema is not None:
+                images_ema.append(to_uint8(g_ema(z.vec.to(dev))))
             cats.append(np.full(m, -1, np.int64) if z.cat_idx is None else z.cat_idx.numpy())
             conts.append(z.cont.numpy().astype(np.float32))
     images = np.concatenate(images)
-    atomic.write_npz(files.samples, images=images, cat_codes=np.concatenate(cats), cont_codes=np.concatenate(conts))
+    ema = {"images_ema": np.concatenate(images_ema)} if g_ema is not None else {}
+    atomic.write_npz(files.samples, images=images, cat_codes=np.concatenate(cats), cont_codes=np.concatenate(conts),
+                     **ema)
     rows = ev["grid_rows"]
     atomic.write_bytes(files.grid, grid_png(images[: rows * rows], nrow=rows))
     atomic.write_bytes(files.traversals, traversals_png(g, latent, gen, dev))

@@ -1,12 +1,16 @@
 """Training of one GAN run (variant × seed): a plain loop, the variant's parts called by name.
 
 A variant is a combination of options (loss × penalty × normalisation × InfoGAN codes ×
-optimiser), resolved from params.yaml by ``config.resolve_variant``. Every run feeds G the
-InfoGAN codes; with λ = 0 they are plain noise and a Q head trained on the side (on detached D
-features) measures L_I, so GAN and InfoGAN can be compared as in the InfoGAN paper's Figure 1.
+optimiser × training extensions), resolved from params.yaml by ``config.resolve_variant``. The
+penalty and the extensions (``ganrepro.extensions``) add terms to the players' losses and act after
+their steps, all through the same calls; their values are extra columns of train_log.csv.
+
+Every run feeds G the InfoGAN codes; with λ = 0 they are plain noise and a Q head trained on the
+side (on detached D features) measures L_I, so GAN and InfoGAN can be compared as in the InfoGAN
+paper's Figure 1.
 
 Safe to kill: every ``checkpoint_every`` iterations the full state (models, optimisers, RNG,
-iteration, log) goes to ``resume/state.pt`` atomically, the previous one kept as
+iteration, log, every extension's state) goes to ``resume/state.pt`` atomically, the previous one kept as
 ``resume/state.prev.pt``. A rerun resumes from the newest readable state whose config matches,
 and ends byte-identical to an uninterrupted run.
 """
@@ -28,13 +32,13 @@ from tqdm import tqdm
 from ganrepro import atomic
 from ganrepro.config import resolve_variant
 from ganrepro.data import load_prepared
+from ganrepro.extensions import DBatch, GBatch, Setup, build_extensions
 from ganrepro.images import to_float_images
 from ganrepro.latent import LatentBatch, LatentSpec
 from ganrepro.losses import LOSSES, mutual_information_lower_bound
 from ganrepro.models import build_models
 from ganrepro.optimizers import OPTIMIZERS
 from ganrepro.paths import RunFiles
-from ganrepro.penalties import PENALTIES, PenaltyInputs
 from ganrepro.resume import save_state, try_resume
 from ganrepro.runtime import device as pick_device
 from ganrepro.runtime import make_deterministic, provenance
@@ -52,8 +56,9 @@ def _grad_norm(module: torch.nn.Module) -> float:
 class Run:
     """The mutable state of one training run; ``state_dict`` is everything a resume needs.
 
-    The variant's parts are looked up by name (LOSSES, PENALTIES, OPTIMIZERS, the architecture)
-    and called the same way whatever they are: the loop below never branches on a mechanism.
+    The variant's parts are looked up by name (LOSSES, OPTIMIZERS, the architecture, the penalty
+    and the extensions, ``ganrepro.extensions``) and called the same way whatever they are: the
+    loop below never branches on a mechanism.
     """
 
     def __init__(self, run: dict, seed: int, channels: int, image_size: int, dev: torch.device):
@@ -62,7 +67,6 @@ class Run:
         self.latent_spec = LatentSpec.from_run(run)
         self.G, self.D, self.Q = (m.to(dev) for m in build_models(run, channels, image_size))
         self.loss = LOSSES[run["loss"]]
-        self.penalty = PENALTIES[run["penalty"]]
         self.info = run["lambda_cat"] > 0 or run["lambda_cont"] > 0
         # InfoGAN: Q shares D's body and learns with D (openai/InfoGAN adds -λ·L_I to both losses).
         # Otherwise Q is a probe with its own optimiser, on detached features: it measures L_I only.
@@ -71,6 +75,9 @@ class Run:
         self.opt_d = make_optimizer(d_params, run["lr_d"], run)
         self.opt_g = make_optimizer(self.G.parameters(), run["lr_g"], run)
         self.opt_q = None if self.info else torch.optim.Adam(self.Q.parameters(), lr=run["lr_d"], betas=(0.5, 0.999))
+        latent_dim = self.latent_spec.z_dim + self.latent_spec.code_dim
+        self.extensions = build_extensions(Setup(run, self.G, self.D, self.gen, dev, channels, image_size, latent_dim))
+        self.log_fields = LOG_FIELDS + tuple(f for e in self.extensions.values() for f in e.log_fields)
         self.iteration = 0
         self.rows: list[dict] = []
         self.status = "running"
@@ -104,11 +111,9 @@ class Run:
             feats_real, feats_fake = self.D.features(torch.cat([real, fake])).split(real.shape[0])
         else:
             feats_real, feats_fake = self.D.features(real), self.D.features(fake)
-        loss = self.loss.d(self.D.head(feats_real), self.D.head(feats_fake))
-        penalty = torch.zeros((), device=self.dev)
-        if self.penalty.term is not None:
-            penalty = self.penalty.term(PenaltyInputs(self.D, real, fake, self.gen, self.iteration))
-            loss = loss + self.penalty.coefficient(run, self.iteration) * penalty
+        batch = DBatch(real, fake, feats_real, feats_fake, self.D.head(feats_real), self.D.head(feats_fake), self.iteration)
+        loss = self.loss.d(batch.logits_real, batch.logits_fake)
+        loss, logs = _add_terms(loss, (e.d_term(batch) for e in self.extensions.values()))
         li = self.mutual_info(feats_fake if self.info else feats_fake.detach(), z)
         self.opt_d.zero_grad(set_to_none=True)
         if self.info:
@@ -121,9 +126,9 @@ class Run:
             self.opt_q.step()
         grad_norm = _grad_norm(self.D)
         self.opt_d.step()
-        if self.penalty.after_d_step is not None:
-            self.penalty.after_d_step(self.D, run)
-        return {"d_loss": loss.item(), "penalty": penalty.item(), "li_cat": li["cat"].item(),
+        for e in self.extensions.values():
+            e.after_d_step()
+        return {"d_loss": loss.item(), **_numbers(logs), "li_cat": li["cat"].item(),
                 "li_cont": li["cont"].item(), "grad_norm_d": grad_norm}
 
     def g_step(self) -> dict:
@@ -137,11 +142,15 @@ class Run:
         loss = self.loss.g(logits)
         if self.info:
             loss = loss + self.info_loss(self.mutual_info(feats, z))
+        batch = GBatch(z.vec, fake, feats, logits, self.iteration)
+        loss, logs = _add_terms(loss, (e.g_term(batch) for e in self.extensions.values()))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = _grad_norm(self.G)
         self.opt_g.step()
-        return {"g_loss": loss.item(), "grad_norm_g": grad_norm}
+        for e in self.extensions.values():
+            e.after_g_step()
+        return {"g_loss": loss.item(), **_numbers(logs), "grad_norm_g": grad_norm}
 
     def step(self, data: torch.Tensor) -> dict:
         self.G.train(), self.D.train(), self.Q.train()
@@ -160,6 +169,7 @@ class Run:
             "G": self.G.state_dict(), "D": self.D.state_dict(), "Q": self.Q.state_dict(),
             "opt_d": self.opt_d.state_dict(), "opt_g": self.opt_g.state_dict(),
             "opt_q": None if self.opt_q is None else self.opt_q.state_dict(),
+            "extensions": {name: e.state_dict() for name, e in self.extensions.items()},
             "rng": self.gen.get_state(),
             "torch_rng": torch.get_rng_state(),
         }
@@ -169,9 +179,25 @@ class Run:
         self.opt_d.load_state_dict(state["opt_d"]), self.opt_g.load_state_dict(state["opt_g"])
         if self.opt_q is not None:
             self.opt_q.load_state_dict(state["opt_q"])
+        for name, e in self.extensions.items():
+            e.load_state_dict(state.get("extensions", {}).get(name, {}))
         self.gen.set_state(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         self.iteration, self.rows, self.status = state["iteration"], state["rows"], state["status"]
+
+
+def _add_terms(loss: torch.Tensor, terms) -> tuple[torch.Tensor, dict]:
+    """``loss`` plus every term's weighted loss, in order; the terms' log values, merged."""
+    logs: dict = {}
+    for term in terms:
+        if term.loss is not None:
+            loss = loss + term.loss
+        logs.update(term.logs)
+    return loss, logs
+
+
+def _numbers(logs: dict) -> dict:
+    return {k: v.item() if isinstance(v, torch.Tensor) else v for k, v in logs.items()}
 
 
 def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, progress: bool = True) -> dict:
@@ -235,11 +261,13 @@ def write_outputs(state: Run, variant: str, seed: int, channels: int, image_size
         "discriminator": {k: v.cpu() for k, v in state.D.state_dict().items()},
         "q_head": {k: v.cpu() for k, v in state.Q.state_dict().items()},
     }
+    for ext in state.extensions.values():
+        checkpoint.update(ext.checkpoint_entries())
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=state.log_fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in state.rows:
-        writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in LOG_FIELDS})
+        writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in state.log_fields})
     last = state.rows[-10:]
     mean = lambda k: float(np.mean([r[k] for r in last])) if last else float("nan")  # noqa: E731
     codes = run["codes"]
@@ -247,7 +275,7 @@ def write_outputs(state: Run, variant: str, seed: int, channels: int, image_size
         "variant": variant, "seed": seed, "status": state.status, "iterations": state.iteration,
         "config": run, "infogan": state.info,
         "code_entropy_cat": math.log(codes["categorical"]) if codes["categorical"] > 1 else 0.0,
-        "final": {k: mean(k) for k in ("d_loss", "g_loss", "penalty", "li_cat", "li_cont")},
+        "final": {k: mean(k) for k in ("d_loss", "g_loss", "penalty", "li_cat", "li_cont") + state.log_fields[len(LOG_FIELDS):]},
         "provenance": provenance(state.dev),
     }
     atomic.write_text(files.train_log, buf.getvalue())

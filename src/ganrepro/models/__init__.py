@@ -3,7 +3,9 @@
 An architecture is a builder ``(run, channels, image_size) -> (G, D, Q)`` registered by name; a
 run picks one with its ``architecture`` option (the DCGAN-style nets when absent). D exposes
 ``features(x)`` (shared with InfoGAN's Q head) and ``head(features)``; G maps the latent vector of
-``ganrepro.latent`` to images in [-1, 1].
+``ganrepro.latent`` to images in [-1, 1]. A training extension that changes D's structure (VDB's
+bottleneck) has its wrapper applied here (``wrappers.DISCRIMINATOR_WRAPPERS``), so a checkpoint
+rebuilds the D it was trained with.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ganrepro.errors import CorruptCheckpoint, MissingInput
 from ganrepro.models import dcgan, infogan_mnist, resnet, sngan
 from ganrepro.models.dcgan import QHead
 from ganrepro.models.layers import NORMS, count_parameters, init_weights
+from ganrepro.models.wrappers import wrap_discriminator
 from ganrepro.registry import Registry
 
 __all__ = ["ARCHITECTURES", "NORMS", "build_models", "count_parameters", "init_weights", "load_checkpoint",
@@ -79,8 +82,10 @@ def build_infogan_mnist(run: dict, channels: int, image_size: int):
 
 
 def build_models(run: dict, channels: int, image_size: int) -> tuple[nn.Module, nn.Module, nn.Module]:
-    """G, D and Q of ``run``'s architecture, freshly initialised (draws from torch's global RNG)."""
-    return ARCHITECTURES[run.get("architecture", DEFAULT_ARCHITECTURE)](run, channels, image_size)
+    """G, D and Q of ``run``'s architecture, freshly initialised (draws from torch's global RNG);
+    D wrapped as ``run``'s extensions need (after G, D and Q are drawn: their weights do not change)."""
+    g, d, q = ARCHITECTURES[run.get("architecture", DEFAULT_ARCHITECTURE)](run, channels, image_size)
+    return g, wrap_discriminator(d, run), q
 
 
 def load_checkpoint(path: str | Path) -> dict:

@@ -89,6 +89,10 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path) -> Path:
         ("Paper vs here", "Reference numbers from the papers (other data sets and scales).",
          pd.DataFrame(PAPER_ROWS, columns=["paper setting", "paper number"])),
     ]
+    ema = tables.ema_rows(inputs, splits)
+    if len(ema):
+        sections.insert(2, ("Generator EMA: raw vs EMA, same run", "The raw generator and the exponential moving "
+                            "average of its weights, on the same latent inputs (classifier k0).", ema))
     context = {
         "dataset": ds, "variants": sel["study"]["variants"], "seeds": seeds,
         "sections": [{"title": t, "note": n, "table": df} for t, n, df in sections],

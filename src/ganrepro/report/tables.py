@@ -71,6 +71,26 @@ def run_rows(inputs: ReportInputs, splits: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def ema_rows(inputs: ReportInputs, splits: list[int]) -> pd.DataFrame:
+    """Runs that kept an EMA generator: raw vs EMA samples of the same run (classifier k0).
+
+    Reads scores.json's ``ema`` section (same structure as the raw top level: ``classifiers``,
+    ``memorisation``, ``classifier_spread``)."""
+    head = headline_split(splits)
+    rows = []
+    for variant, seed, files in inputs.runs:
+        sc = read_json(files.scores)
+        if "ema" not in sc:
+            continue
+        row = {"variant": variant, "seed": seed}
+        for name, entry in (("raw", sc["classifiers"]["k0"]), ("EMA", sc["ema"]["classifiers"]["k0"])):
+            row[f"IS {head} {name}"] = pm(entry["is"][head]["mean"], entry["is"][head]["std"], 2)
+            row[f"MI {name}"] = fmt(entry["mi"]["mi"])
+            row[f"FID {name}"] = fmt(entry["fid_test"], 2)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def timing_rows(inputs: ReportInputs) -> pd.DataFrame:
     return pd.DataFrame([{"variant": v, "seed": s, "train_s": read_json(f.timing)["wall_seconds"]}
                          for v, s, f in inputs.runs])
