@@ -4,10 +4,13 @@ Snakemake's rules (workflow/rules/steps.smk) and DVC's stages (dvc.yaml, generat
 ``ganrepro dvc-yaml``) are both built from ``STEPS``, so the two orchestrators cannot disagree on
 what a step runs, reads or writes; tests/test_pipeline.py checks the two DAGs job by job.
 
-Paths come from ``ganrepro.paths``. A dependency is a path template or a function of the params
-(the classifier files, the report's inputs). ``{params_file}`` in a command is the params file the
-orchestrator was given; ``{classifiers}`` the comma-separated classifier model files. A step reads
-only the params keys it declares: the CLI hands it ``config.select(cfg, keys)``, nothing else.
+Paths come from ``ganrepro.paths``. A dependency is a path template or ``Inputs``, files the params
+decide (the classifier files, the report's inputs). ``{params_file}`` in a command is the params
+file the orchestrator was given; ``{classifiers}`` the comma-separated classifier model files. A
+step reads only the params keys it declares: the CLI hands it ``config.select(cfg, keys)``, nothing
+else. Besides its data, each step depends on the source it runs: ``ganrepro.codedeps`` reads that
+list from the imports of the step's CLI subcommand (the orchestrators add it; nothing here imports
+codedeps, so it is no step's code).
 """
 
 from __future__ import annotations
@@ -21,9 +24,39 @@ from ganrepro import paths
 from ganrepro.config import select
 from ganrepro.paths import ClassifierFiles, GamingFiles, RunFiles
 
-Dep = str | Callable[[dict], list[str]]
 RUN, PREPARED, CLASSIFIER = paths.RUN_DIR, paths.PREPARED, paths.CLASSIFIER_DIR
 run_file = lambda role: RunFiles.template(RUN, role)  # noqa: E731
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A wildcard's values. ``key``: the params key that lists them (DVC loops over ``${key}`` itself,
+    so a new value needs no regeneration of dvc.yaml) or holds the one value (``scalar``); without a
+    key the values are computed, and dvc.yaml lists them (``ganrepro dvc-yaml`` after a change)."""
+
+    values: Callable[[dict], list]
+    key: str | None = None
+    scalar: bool = False
+
+
+AXES: dict[str, Axis] = {
+    "dataset": Axis(lambda cfg: [cfg["data"]["dataset"]], "data.dataset", scalar=True),
+    "variant": Axis(lambda cfg: list(cfg["study"]["variants"]), "study.variants"),
+    "seed": Axis(lambda cfg: list(cfg["study"]["seeds"]), "study.seeds"),
+    "k": Axis(lambda cfg: list(range(cfg["classifier"]["count"]))),  # DVC's templating has no range()
+}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Input files the params decide. DVC's templating has no loop inside a stage, so in dvc.yaml
+    each directory of ``dvc_dirs`` stands for the files under it (DVC hashes the whole directory)."""
+
+    files: Callable[[dict], list[str]]
+    dvc_dirs: tuple[str, ...] = ()
+
+
+Dep = str | Inputs
 
 
 @dataclass(frozen=True)
@@ -35,6 +68,9 @@ class Step:
     outs: tuple[str, ...]
     params: tuple[str, ...] = ()
     dir_outs: frozenset[str] = field(default_factory=frozenset)
+    # Outputs DVC also reads as metrics (``dvc metrics``/``exp show``) and as plots (props for ``dvc plots``).
+    metrics: tuple[str, ...] = ()
+    plots: tuple[tuple[str, dict], ...] = ()
     threads: int = 1
     resources: tuple[tuple[str, int], ...] = ()
 
@@ -129,6 +165,7 @@ STEPS: dict[str, Step] = {
             deps=(PREPARED,),
             outs=(run_file("checkpoint"), run_file("train_log"), run_file("summary"), run_file("timing")),
             params=("train", "variants.{variant}"),
+            plots=((run_file("train_log"), {"x": "iteration", "y": "d_loss", "title": "Training curve: D loss"}),),
             resources=(("gpu", 1),),
         ),
         Step(
@@ -144,8 +181,10 @@ STEPS: dict[str, Step] = {
             ("variant", "seed"),
             "ganrepro score --params {params_file} --run " + RUN + " --data " + PREPARED
             + " --classifiers {classifiers}",
-            deps=(run_file("samples"), run_file("checkpoint"), PREPARED, classifier_models),
-            outs=(run_file("scores"), run_file("probs")),
+            deps=(run_file("samples"), run_file("checkpoint"), PREPARED, Inputs(classifier_models)),
+            outs=(run_file("scores"), run_file("probs"), run_file("metrics"), run_file("is_splits")),
+            metrics=(run_file("metrics"),),
+            plots=((run_file("is_splits"), {"x": "splits", "y": "is", "title": "IS against the number of splits"}),),
             params=("evaluation.splits", "evaluation.bootstrap", "evaluation.memorisation_samples"),
         ),
         Step(
@@ -153,7 +192,7 @@ STEPS: dict[str, Step] = {
             ("dataset",),
             "ganrepro score-real --params {params_file} --data " + PREPARED
             + " --classifiers {classifiers} --out " + paths.REAL_SCORES,
-            deps=(PREPARED, classifier_models),
+            deps=(PREPARED, Inputs(classifier_models)),
             outs=(paths.REAL_SCORES,),
             params=("evaluation.n_samples", "evaluation.splits", "evaluation.bootstrap",
                     "evaluation.memorisation_samples"),
@@ -163,7 +202,7 @@ STEPS: dict[str, Step] = {
             ("dataset",),
             "ganrepro game --params {params_file} --data " + PREPARED
             + " --classifiers {classifiers} --out " + paths.GAMING_DIR,
-            deps=(PREPARED, classifier_models),
+            deps=(PREPARED, Inputs(classifier_models)),
             outs=(GamingFiles.template(paths.GAMING_DIR, "scores"), GamingFiles.template(paths.GAMING_DIR, "grid")),
             params=("gaming", "evaluation.splits"),
         ),
@@ -178,7 +217,7 @@ STEPS: dict[str, Step] = {
             "report",
             (),
             "ganrepro report --params {params_file} --out " + paths.REPORT_DIR,
-            deps=(lambda cfg: report_inputs(cfg).files(),),
+            deps=(Inputs(lambda cfg: report_inputs(cfg).files(), dvc_dirs=(paths.RUNS,)),),
             outs=(paths.REPORT_DIR,),  # pages, tables, figures, img/: all of it is the report
             params=("study", "data.dataset", "classifier.count", "evaluation.splits"),
             dir_outs=frozenset({paths.REPORT_DIR}),
@@ -202,14 +241,14 @@ class Job:
         return "_".join(parts)
 
 
-def _fill(template: str, cfg: dict, wildcards: dict) -> str:
+def fill(template: str, cfg: dict, wildcards: dict) -> str:
     return template.format(**{"dataset": cfg["data"]["dataset"], **wildcards})
 
 
 def expand_deps(step: Step, cfg: dict, wildcards: dict) -> list[str]:
     deps: list[str] = []
     for d in step.deps:
-        deps += d(cfg) if callable(d) else [_fill(d, cfg, wildcards)]
+        deps += d.files(cfg) if isinstance(d, Inputs) else [fill(d, cfg, wildcards)]
     return deps
 
 
@@ -234,13 +273,8 @@ def param_values(step: Step, cfg: dict, wildcards: dict) -> dict:
 
 
 def wildcard_values(step: Step, cfg: dict) -> list[dict]:
-    axes = {
-        "dataset": [cfg["data"]["dataset"]],
-        "k": list(range(cfg["classifier"]["count"])),
-        "variant": list(cfg["study"]["variants"]),
-        "seed": list(cfg["study"]["seeds"]),
-    }
-    return [dict(zip(step.wildcards, combo, strict=True)) for combo in product(*(axes[w] for w in step.wildcards))]
+    values = [AXES[w].values(cfg) for w in step.wildcards]
+    return [dict(zip(step.wildcards, combo, strict=True)) for combo in product(*values)]
 
 
 def jobs(cfg: dict, params_file: str = "params.yaml") -> list[Job]:
@@ -254,27 +288,14 @@ def jobs(cfg: dict, params_file: str = "params.yaml") -> list[Job]:
                     wildcards=wc,
                     cmd=command(step, cfg, wc, params_file),
                     deps=tuple(expand_deps(step, cfg, wc)),
-                    outs=tuple(_fill(o, cfg, wc) for o in step.outs),
+                    outs=tuple(fill(o, cfg, wc) for o in step.outs),
                     params=tuple(param_keys(step, wc)),
                 )
             )
     return out
 
 
-def dvc_yaml(cfg: dict, params_file: str = "params.yaml") -> dict:
-    """dvc.yaml's content: one DVC stage per job, same command, deps, outs and params keys."""
-    stages = {}
-    for job in jobs(cfg, params_file):
-        stage: dict = {"cmd": job.cmd}
-        if job.deps:
-            stage["deps"] = list(job.deps)
-        if job.params:
-            keys = list(job.params)
-            stage["params"] = keys if params_file == "params.yaml" else [{params_file: keys}]
-        stage["outs"] = list(job.outs)
-        stages[job.name] = stage
-    return {"stages": stages}
-
-
 def final_targets(cfg: dict) -> list[str]:
-    return [o for j in jobs(cfg) if j.step == "report" for o in j.outs]
+    """Every output of the study, not just the report: Snakemake makes a job's outputs only when
+    a target needs them, and DVC tracks them all (metrics.json, is_splits.csv are read by no step)."""
+    return [o for j in jobs(cfg) for o in j.outs]
