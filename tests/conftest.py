@@ -85,13 +85,24 @@ def pipelines(tmp_path_factory) -> dict[str, Path]:
     Both run in clones of one git repository (params.yaml = the smoke study). The Snakemake run
     records what each step imports and opens (tests/probe). The DVC run is then committed (its
     dvc.lock) and pushed to the project's default remote, a directory beside the clones: the
-    study that tests/test_dvc.py clones, pulls and goes back in.
+    study that tests/test_dvc.py clones, pulls and goes back in. GANREPRO_REUSE_STUDY=<an earlier
+    session's study directory> copies that one instead of running the study again (for iterating on
+    the tests; never in CI).
     """
     root = tmp_path_factory.mktemp("study")
+    paths = {"smk": root / "smk", "dvc": root / "dvc", "root": root, "probe": root / "probe.jsonl"}
+    earlier = os.environ.get("GANREPRO_REUSE_STUDY")  # a study{N} dir of an earlier session: iterate on tests fast
+    if earlier:
+        for name in ("origin", "smk", "dvc", "ganrepro-dvc-storage", "probe.jsonl"):
+            src = Path(earlier) / name
+            if src.is_dir():
+                shutil.copytree(src, root / name, symlinks=True)
+            else:
+                shutil.copy2(src, root / name)
+        return paths
     origin = smoke_repo(root / "origin")
     smk, dvc = clone(origin, root / "smk"), clone(origin, root / "dvc")
-    probe_log = root / "probe.jsonl"
-    probe_env = study_env(smk, PYTHONPATH=f"{PROBE}{os.pathsep}{smk / 'src'}", GANREPRO_PROBE=str(probe_log))
+    probe_env = study_env(smk, PYTHONPATH=f"{PROBE}{os.pathsep}{smk / 'src'}", GANREPRO_PROBE=str(paths["probe"]))
     procs = {
         "smk": subprocess.Popen(SMK + ["--cores", "1"], cwd=smk, env=probe_env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
@@ -104,7 +115,7 @@ def pipelines(tmp_path_factory) -> dict[str, Path]:
     git(dvc, "add", "dvc.lock")
     git(dvc, "commit", "-q", "-m", "smoke study: dvc repro")
     run(DVC + ["push", "-q"], cwd=dvc, env=study_env(dvc))
-    return {"smk": smk, "dvc": dvc, "root": root, "probe": probe_log}
+    return paths
 
 
 @pytest.fixture(scope="session")

@@ -75,8 +75,8 @@ def dvc_plan(work: Path) -> tuple[set[str], set[str]]:
     changed = set(json.loads(dvc(work, "status", "--json")))
     with Repo(str(work)) as repo:
         graph = repo.index.graph
-        nodes = {s.addressing: s for s in graph.nodes}
-        follow = {a.addressing for name in changed for a in nx.ancestors(graph, nodes[name])}
+        nodes = {s.name: s for s in graph.nodes}
+        follow = {a.name for name in changed for a in nx.ancestors(graph, nodes[name])}
     return changed, changed | follow
 
 
@@ -211,40 +211,45 @@ def test_editing_a_module_no_step_runs_reruns_nothing(code_edits):
 
 @pytest.fixture(scope="module")
 def snakemake_then_dvc(study) -> dict:
+    """One copy of the Snakemake run, one training (sngan's two seeds): A (what Snakemake built,
+    recorded by `dvc commit`) → B (sngan's lr_d changed, `dvc repro`) → back to A (`git checkout`
+    of A's params.yaml and dvc.lock + `dvc checkout`) → the same change as `dvc exp run -S`
+    (DVC's run cache has B's stages: it restores their outputs instead of training again)."""
     work = study["root"] / "snakemake-then-dvc"
     shutil.copytree(study["smk"], work, symlinks=True)  # the Snakemake run's working copy, mtimes kept
     git(work, "checkout", "--", "params.yaml")  # as committed (tests/test_smoke.py edits the run's copy)
     runs = [f"results/runs/{v}/seed{s}" for v, s in study["runs"]]
-    out = {"work": work, "A": {r: {f: digest(work / r / f) for f in ("checkpoint.pt", "timing.json")} for r in runs}}
-    out["A"]["report"] = digest(work / "results/report")
-    out["commit"] = dvc(work, "commit", "--force", "--no-relink")
+
+    def state() -> dict:
+        files = {r: {f: digest(work / r / f) for f in ("checkpoint.pt", "timing.json")} for r in runs}
+        return {**files, "report": digest(work / "results/report")}
+
+    out = {"work": work, "A": state()}
+    out["commit"] = dvc(work, "commit", "--force", "--no-relink")  # 2. Snakemake first, then DVC
     out["status"] = dvc(work, "status")
     out["snakemake_after_commit"] = snakemake_plan(work)
     out["lock"] = yaml.safe_load((work / "dvc.lock").read_text())
     git(work, "add", "dvc.lock")
     git(work, "commit", "-q", "-m", "A: the Snakemake run, recorded by dvc commit")
-    out["rev_A"] = git(work, "rev-parse", "HEAD").strip()
 
-    set_param(work, "ttur", "lr_d", 0.0003)  # 2. one parameter
+    set_param(work, "sngan", "lr_d", 0.0001)  # one parameter
     out["param_status"] = dvc(work, "status")
     out["param_plan"] = dvc_plan(work)
     out["param_ran"] = ran(dvc(work, "repro"))
-    git(work, "commit", "-q", "-am", "B: ttur lr_d 0.0003")
+    out["B"] = state()
+
+    git(work, "checkout", "HEAD", "--", "params.yaml", "dvc.lock")  # 4. going back to A
+    out["checkout"] = dvc(work, "checkout")
+    out["status_back"] = dvc(work, "status")
+    out["back"] = state()
 
     out["exp"] = dvc(work, "exp", "run", "-S", "variants.sngan.lr_d=0.0001")  # 5.
-    out["exp_ran"] = ran(out["exp"])
     out["exp_show"] = json.loads(dvc(work, "exp", "show", "--json"))
     out["metrics"] = json.loads(dvc(work, "metrics", "show", "--json"))
     out["metrics_diff"] = json.loads(dvc(work, "metrics", "diff", "--json"))
     out["plots"] = json.loads(dvc(work, "plots", "show", "--json"))
-    out["C"] = {r: digest(work / r / "checkpoint.pt") for r in runs}
+    out["C"] = state()
     out["scores_C"] = {r: json.loads((work / r / "scores.json").read_text()) for r in runs}
-
-    git(work, "checkout", out["rev_A"], "--", "params.yaml", "dvc.lock")  # 4. going back
-    out["checkout"] = dvc(work, "checkout")
-    out["status_back"] = dvc(work, "status")
-    out["back"] = {r: {f: digest(work / r / f) for f in ("checkpoint.pt", "timing.json")} for r in runs}
-    out["back"]["report"] = digest(work / "results/report")
     return out
 
 
@@ -262,16 +267,31 @@ def test_dvc_commit_records_what_snakemake_built(study, snakemake_then_dvc):
 
 def test_one_parameter_change_reruns_that_variant_and_what_follows(snakemake_then_dvc):
     r = snakemake_then_dvc
-    assert set(re.findall(r"^(\S+):$", r["param_status"], re.M)) == {"train@ttur-0", "train@ttur-1"}
-    assert "modified:           variants.ttur" in r["param_status"]
-    expected = {f"{s}@ttur-{i}" for s in ("train", "sample", "score") for i in (0, 1)} | {"report"}
-    assert r["param_plan"][1] == expected
+    assert set(re.findall(r"^(\S+):$", r["param_status"], re.M)) == {"train@sngan-0", "train@sngan-1"}
+    assert "modified:           variants.sngan" in r["param_status"]
+    expected = {f"{s}@sngan-{i}" for s in ("train", "sample", "score") for i in (0, 1)} | {"report"}
+    assert r["param_plan"][1] == expected  # DVC's graph from the changed stages
     assert r["param_ran"] == expected
+    changed = {k for k in r["A"] if r["B"][k] != r["A"][k]}
+    assert changed == {"results/runs/sngan/seed0", "results/runs/sngan/seed1", "report"}
+
+
+def test_git_checkout_and_dvc_checkout_go_back_without_training(snakemake_then_dvc):
+    r = snakemake_then_dvc
+    assert r["status_back"].strip() == "Data and pipelines are up to date."
+    # timing.json holds wall-clock times: equal bytes mean restored from the cache, not trained again
+    assert r["back"] == r["A"]
 
 
 def test_exp_run_runs_one_changed_variant(snakemake_then_dvc):
-    assert snakemake_then_dvc["exp_ran"] == {f"{s}@sngan-{i}" for s in ("train", "sample", "score") for i in (0, 1)} \
-        | {"report"}
+    """The experiment reproduces sngan's stages and the report, nothing else (from DVC's run cache:
+    the same change ran above, so no training happens and the outputs are B's)."""
+    out = snakemake_then_dvc["exp"]
+    unchanged = set(re.findall(r"Stage '([^']+)' didn't change, skipping", out))
+    reproduced = set(re.findall(r"Stage '([^']+)' is cached - skipping run", out)) | ran(out)
+    assert reproduced == {f"{s}@sngan-{i}" for s in ("train", "sample", "score") for i in (0, 1)} | {"report"}
+    assert not reproduced & unchanged and len(unchanged) > 40
+    assert snakemake_then_dvc["C"] == snakemake_then_dvc["B"]
 
 
 def _experiment_rows(exp_show: list) -> dict:
@@ -300,7 +320,7 @@ def test_exp_show_lists_is_mi_and_fd_of_every_run(study, snakemake_then_dvc):
 def test_metrics_show_and_diff_read_the_metric_files(study, snakemake_then_dvc):
     """`dvc metrics show` gives every run's IS (headline split), MI and FD of classifier k0, as in
     its scores.json; `dvc metrics diff` (HEAD vs the experiment) names the sngan runs only."""
-    shown = snakemake_then_dvc["metrics"]["workspace"]["data"]
+    shown = snakemake_then_dvc["metrics"][""]["data"]  # "": the workspace
     head = str(headline_split(study["cfg"]["evaluation"]["splits"]))
     for run_dir, scores in snakemake_then_dvc["scores_C"].items():
         k0 = scores["classifiers"]["k0"]
@@ -322,11 +342,3 @@ def test_plots_show_renders_is_against_splits_and_training_curves(study, snakema
         iterations = [int(p["iteration"]) for p in curve["content"]["data"]["values"]]
         assert len(iterations) > 1 and iterations == sorted(iterations)
         assert {"d_loss", "g_loss"} <= set(curve["content"]["data"]["values"][0])
-
-
-def test_git_checkout_and_dvc_checkout_go_back_without_training(snakemake_then_dvc):
-    r = snakemake_then_dvc
-    assert r["status_back"].strip() == "Data and pipelines are up to date."
-    assert r["C"]["results/runs/sngan/seed0"] != r["A"]["results/runs/sngan/seed0"]["checkpoint.pt"]
-    # timing.json holds wall-clock times: equal bytes mean restored from the cache, not trained again
-    assert r["back"] == r["A"]

@@ -4,6 +4,7 @@ DVC's side is what DVC itself expands from the templated dvc.yaml (``dvc.repo.Re
 not our reading of the file; Snakemake's side is ``snakemake -n -p``.
 """
 
+import copy
 import functools
 import re
 import sys
@@ -87,22 +88,23 @@ def params_differences(cfg: dict, dvc: dict) -> list[str]:
 
 @pytest.fixture(scope="module")
 def project_copies(tmp_path_factory) -> dict[str, dict]:
-    """Copies of the project (git repositories) for the default and the smoke study, and one that adds a
-    variant and a seed to the smoke study WITHOUT regenerating dvc.yaml."""
+    """Copies of the project (git repositories): the default study, and the smoke study with its
+    dvc.yaml, to which a variant and a seed are then added WITHOUT regenerating dvc.yaml."""
     out = {}
     smoke = yaml.safe_load((ROOT / "tests/smoke/params.yaml").read_text())
-    grown = yaml.safe_load((ROOT / "tests/smoke/params.yaml").read_text())
+    grown = copy.deepcopy(smoke)
     grown["variants"]["dcgan_b1_03"] = {"beta1": 0.3}
     grown["study"]["variants"].append("dcgan_b1_03")
     grown["study"]["seeds"].append(7)
-    for name, cfg in (("default", None), ("smoke", smoke), ("grown", grown)):
+    for name, cfg in (("default", None), ("grown", grown)):
         work = copy_project(tmp_path_factory.mktemp(name))
         if cfg:  # dvc.yaml written for the smoke study (its classifier count), then the study's params
             write_params(work / "params.yaml", smoke)
             run([sys.executable, "-m", "ganrepro", "dvc-yaml"], cwd=work, env=study_env(work))
             write_params(work / "params.yaml", cfg)
         git(work, "init", "-q")
-        out[name] = {"dir": work, "cfg": load_params(work / "params.yaml")}
+        out[name] = {"dir": work, "cfg": load_params(work / "params.yaml"),
+                     "smk": snakemake_jobs(work), "dvc": dvc_stages(work)}
     return out
 
 
@@ -111,12 +113,11 @@ def test_committed_dvc_yaml_is_generated_from_pipeline_definition():
         "dvc.yaml is stale: run `make dvc-yaml` (ganrepro dvc-yaml)"
 
 
-@pytest.mark.parametrize("study", ["default", "smoke", "grown"])
+@pytest.mark.parametrize("study", ["default", "grown"])
 def test_snakemake_and_dvc_agree_on_the_dag(project_copies, study):
     """Same jobs, commands, data and source inputs, outputs and params keys. "grown" adds a variant
     and a seed to params.yaml and leaves dvc.yaml alone: DVC's matrix picks them up by itself."""
-    work, cfg = project_copies[study]["dir"], project_copies[study]["cfg"]
-    smk, dvc = snakemake_jobs(work), dvc_stages(work)
+    cfg, smk, dvc = (project_copies[study][k] for k in ("cfg", "smk", "dvc"))
     assert len(smk) == len(pipeline.jobs(cfg)) > 40
     assert dag_differences(smk, dvc) == []
     assert params_differences(cfg, dvc) == []
@@ -125,8 +126,7 @@ def test_snakemake_and_dvc_agree_on_the_dag(project_copies, study):
 
 
 def test_dag_comparison_detects_a_disagreement(project_copies):
-    work = project_copies["default"]["dir"]
-    smk, dvc = snakemake_jobs(work), dvc_stages(work)
+    smk, dvc = project_copies["default"]["smk"], copy.deepcopy(project_copies["default"]["dvc"])
     train = next(k for k in dvc if k[0] == "train")
     dvc[train]["inputs"] = dvc[train]["inputs"] + ["data/other.npz"]
     dvc[train]["inputs"].remove("src/ganrepro/losses.py")

@@ -127,10 +127,11 @@ def _subcommand_function(subcommand: str) -> str:
 
 
 def entry_modules(subcommand: str) -> set[str]:
-    """What ``ganrepro <subcommand>`` imports itself: cli's top level, its function, the helpers it calls."""
+    """What ``ganrepro <subcommand>`` imports itself: cli's top level, ``main`` and the subcommand's
+    function, and the cli helpers they call."""
     tree = _tree(CLI)
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-    todo, done = [_subcommand_function(subcommand)], set()
+    todo, done = [_subcommand_function(subcommand), "main"], set()
     while todo:
         fn = todo.pop()
         if fn in done:
