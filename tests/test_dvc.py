@@ -67,17 +67,18 @@ def snakemake_plan(work: Path) -> set[str]:
     return plan
 
 
-def dvc_plan(work: Path) -> tuple[set[str], set[str]]:
-    """(stages `dvc status` reports changed, those plus every stage that depends on them in DVC's graph)."""
+def dvc_plan(work: Path) -> tuple[dict, set[str]]:
+    """(`dvc status --json`: the changed stages and why, those plus every stage that depends on them
+    in DVC's own graph)."""
     import networkx as nx
     from dvc.repo import Repo
 
-    changed = set(json.loads(dvc(work, "status", "--json")))
+    changed = json.loads(dvc(work, "status", "--json"))
     with Repo(str(work)) as repo:
         graph = repo.index.graph
         nodes = {s.name: s for s in graph.nodes}
         follow = {a.name for name in changed for a in nx.ancestors(graph, nodes[name])}
-    return changed, changed | follow
+    return changed, set(changed) | follow
 
 
 def digest(path: Path) -> str:
@@ -114,7 +115,6 @@ def restored(study) -> dict:
     assert not (work / "results").exists()
     out = {"work": work, "pull": dvc(work, "pull")}
     out["status"] = dvc(work, "status")
-    out["plan_before_touch"] = snakemake_plan(work)
     snakemake(work, "--touch", "-q")
     out["plan_after_touch"] = snakemake_plan(work)
     return out
@@ -173,8 +173,7 @@ def code_edits(restored) -> dict:
                               ("unused", unused_module().as_posix(), lambda t: t.replace('"""', '"""Edited. ', 1)),
                               ("report", "src/ganrepro/report/tables.py", comment)):
         restore = _edit(work / rel, change)
-        out[name] = {"file": rel, "snakemake": snakemake_plan(work), "dvc": dvc_plan(work),
-                     "dvc_status": dvc(work, "status")}
+        out[name] = {"file": rel, "snakemake": snakemake_plan(work), "dvc": dvc_plan(work)}
         if name == "report":  # the last one: run it
             out[name]["ran"] = ran(dvc(work, "repro"))
             out[name]["status_after"] = dvc(work, "status")
@@ -188,14 +187,15 @@ def test_editing_the_loss_code_reruns_every_training_job_and_what_follows(study,
     trained = {f"{step}@{v}-{s}" for step in ("train", "sample", "score") for v, s in study["runs"]}
     assert edit["snakemake"] == trained | {"report"}
     changed, plan = edit["dvc"]
-    assert changed == {f"train@{v}-{s}" for v, s in study["runs"]}
+    assert set(changed) == {f"train@{v}-{s}" for v, s in study["runs"]}
+    assert all(why == [{"changed deps": {"src/ganrepro/losses.py": "modified"}}] for why in changed.values())
     assert plan == edit["snakemake"]  # DVC's graph from those stages = Snakemake's plan
 
 
 def test_editing_the_report_code_reruns_only_the_report(code_edits):
     edit = code_edits["report"]
     assert edit["snakemake"] == {"report"}
-    assert edit["dvc"] == ({"report"}, {"report"})
+    assert edit["dvc"] == ({"report": [{"changed deps": {"src/ganrepro/report/tables.py": "modified"}}]}, {"report"})
     assert edit["ran"] == {"report"}
     assert edit["status_after"].strip() == "Data and pipelines are up to date."
 
@@ -203,8 +203,7 @@ def test_editing_the_report_code_reruns_only_the_report(code_edits):
 def test_editing_a_module_no_step_runs_reruns_nothing(code_edits):
     edit = code_edits["unused"]
     assert edit["snakemake"] == set()
-    assert edit["dvc"] == (set(), set())
-    assert edit["dvc_status"].strip() == "Data and pipelines are up to date."
+    assert edit["dvc"] == ({}, set())  # `dvc status`: Data and pipelines are up to date.
 
 
 # -- 2, 4, 5. Snakemake first, then DVC; a parameter change; an experiment; going back ---------------
@@ -233,7 +232,6 @@ def snakemake_then_dvc(study) -> dict:
     git(work, "commit", "-q", "-m", "A: the Snakemake run, recorded by dvc commit")
 
     set_param(work, "sngan", "lr_d", 0.0001)  # one parameter
-    out["param_status"] = dvc(work, "status")
     out["param_plan"] = dvc_plan(work)
     out["param_ran"] = ran(dvc(work, "repro"))
     out["B"] = state()
@@ -267,10 +265,11 @@ def test_dvc_commit_records_what_snakemake_built(study, snakemake_then_dvc):
 
 def test_one_parameter_change_reruns_that_variant_and_what_follows(snakemake_then_dvc):
     r = snakemake_then_dvc
-    assert set(re.findall(r"^(\S+):$", r["param_status"], re.M)) == {"train@sngan-0", "train@sngan-1"}
-    assert "modified:           variants.sngan" in r["param_status"]
+    changed, plan = r["param_plan"]
+    assert changed == {f"train@sngan-{i}": [{"changed deps": {"params.yaml": {"variants.sngan": "modified"}}}]
+                       for i in (0, 1)}
     expected = {f"{s}@sngan-{i}" for s in ("train", "sample", "score") for i in (0, 1)} | {"report"}
-    assert r["param_plan"][1] == expected  # DVC's graph from the changed stages
+    assert plan == expected  # DVC's graph from the changed stages
     assert r["param_ran"] == expected
     changed = {k for k in r["A"] if r["B"][k] != r["A"][k]}
     assert changed == {"results/runs/sngan/seed0", "results/runs/sngan/seed1", "report"}
