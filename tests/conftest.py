@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
+SMOKE_PARAMS = ROOT / "tests" / "smoke" / "params.yaml"
+PROBE = ROOT / "tests" / "probe"
+SMK = [sys.executable, "-m", "snakemake"]
+DVC = [str(BIN / "dvc")]
 
 
 @pytest.fixture
@@ -20,16 +25,29 @@ def default_params() -> dict:
 
 @pytest.fixture
 def smoke_params() -> dict:
-    return yaml.safe_load((ROOT / "tests" / "smoke" / "params.yaml").read_text())
+    return yaml.safe_load(SMOKE_PARAMS.read_text())
+
+
+# What a study's working copy needs: the workflow, the package (steps depend on their source files),
+# and the DVC and git set-up. Results, caches and virtualenvs stay behind.
+PROJECT_FILES = ("Snakefile", "params.yaml", "dvc.yaml", ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore")
+PROJECT_DIRS = ("workflow", "src", "tests/smoke")
 
 
 def copy_project(dest: Path) -> Path:
-    """A copy of the project's tracked workflow files (no results), to run pipelines in."""
-    for name in ("Snakefile", "params.yaml", "dvc.yaml", ".dvcignore"):
+    """A copy of the project's workflow files and package (no results), to run pipelines in."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, dest / name)
-    for name in ("workflow", "tests/smoke"):
-        shutil.copytree(ROOT / name, dest / name)
+    for name in PROJECT_DIRS:
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     return dest
+
+
+def study_env(repo: Path, **extra: str) -> dict:
+    """The environment of a study's commands: its own copy of the package on PYTHONPATH."""
+    return {**os.environ, "PYTHONPATH": str(repo / "src"), "DVC_NO_ANALYTICS": "1", **extra}
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.CompletedProcess:
@@ -37,6 +55,81 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.Compl
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
+
+
+def git(repo: Path, *args: str) -> str:
+    return run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *args], cwd=repo).stdout
+
+
+def smoke_repo(dest: Path, cfg: dict | None = None) -> Path:
+    """A git repository of the project whose params.yaml is the smoke study (dvc.yaml written for it)."""
+    copy_project(dest)
+    write_params(dest / "params.yaml", cfg or yaml.safe_load(SMOKE_PARAMS.read_text()))
+    run([sys.executable, "-m", "ganrepro", "dvc-yaml", "--params", "params.yaml", "--out", "dvc.yaml"], cwd=dest,
+        env=study_env(dest))
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "smoke study")
+    return dest
+
+
+def clone(repo: Path, dest: Path) -> Path:
+    git(repo.parent, "clone", "-q", str(repo), str(dest))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def pipelines(tmp_path_factory) -> dict[str, Path]:
+    """The smoke study through Snakemake and through DVC, side by side (one job at a time each).
+
+    Both run in clones of one git repository (params.yaml = the smoke study). The Snakemake run
+    records what each step imports and opens (tests/probe). The DVC run is then committed (its
+    dvc.lock) and pushed to the project's default remote, a directory beside the clones: the
+    study that tests/test_dvc.py clones, pulls and goes back in. GANREPRO_REUSE_STUDY=<an earlier
+    session's study directory> copies that one instead of running the study again (for iterating on
+    the tests; never in CI).
+    """
+    root = tmp_path_factory.mktemp("study")
+    paths = {"smk": root / "smk", "dvc": root / "dvc", "root": root, "probe": root / "probe.jsonl"}
+    earlier = os.environ.get("GANREPRO_REUSE_STUDY")  # a study{N} dir of an earlier session: iterate on tests fast
+    if earlier:
+        for name in ("origin", "smk", "dvc", "ganrepro-dvc-storage", "probe.jsonl"):
+            src = Path(earlier) / name
+            if src.is_dir():
+                shutil.copytree(src, root / name, symlinks=True)
+            else:
+                shutil.copy2(src, root / name)
+        return paths
+    origin = smoke_repo(root / "origin")
+    smk, dvc = clone(origin, root / "smk"), clone(origin, root / "dvc")
+    probe_env = study_env(smk, PYTHONPATH=f"{PROBE}{os.pathsep}{smk / 'src'}", GANREPRO_PROBE=str(paths["probe"]))
+    procs = {
+        "smk": subprocess.Popen(SMK + ["--cores", "1"], cwd=smk, env=probe_env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+        "dvc": subprocess.Popen(DVC + ["repro"], cwd=dvc, env=study_env(dvc),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+    }
+    for name, proc in procs.items():
+        out, _ = proc.communicate(timeout=2400)
+        assert proc.returncode == 0, f"{name} smoke run failed:\n{out[-6000:]}"
+    git(dvc, "add", "dvc.lock")
+    git(dvc, "commit", "-q", "-m", "smoke study: dvc repro")
+    run(DVC + ["push", "-q"], cwd=dvc, env=study_env(dvc))
+    return paths
+
+
+@pytest.fixture(scope="session")
+def snakemake_run(pipelines) -> Path:
+    return pipelines["smk"]
+
+
+@pytest.fixture(scope="session")
+def dvc_run(pipelines) -> Path:
+    return pipelines["dvc"]
+
+
+def probe_records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, copy_project, run, write_params, write_random_tf_inception
+from conftest import copy_project, git, run, study_env, write_params, write_random_tf_inception
 from ganrepro import atomic, metrics, pipeline
+from ganrepro.config import load_params
 from ganrepro.errors import InceptionWeightsMissing, InputError
 from ganrepro.inception import InceptionFeatures
 from ganrepro.inception_step import is_table
@@ -97,19 +98,24 @@ def test_report_section_says_what_is_missing_and_why(smoke_params):
     assert list(table.status) == ["not computed", "not computed"]
 
 
-def test_snakemake_and_dvc_agree_on_the_dag_with_the_inception_stage(tmp_path, smoke_params):
-    from test_pipeline import dag_differences, dvc_jobs, snakemake_jobs
+def test_snakemake_and_dvc_agree_on_the_dag_with_the_inception_stage(tmp_path, smoke_params, monkeypatch):
+    """With a weights file named and present, both orchestrators run the Inception stage, alike."""
+    from test_pipeline import dag_differences, dvc_stages, params_differences, snakemake_jobs
 
+    work = copy_project(tmp_path / "project")
     cfg = copy.deepcopy(smoke_params)
     cfg["study"].update(variants=["dcgan", "sngan"], seeds=[0])
-    cfg["inception"] = {"weights": str(write_weights_stub(tmp_path)), "format": "tf_fidelity"}
-    params = write_params(tmp_path / "params.yaml", cfg)
-    smk = snakemake_jobs(str(params))
-    import os
-
-    dvc = dvc_jobs(pipeline.dvc_yaml(cfg, params_file=os.path.relpath(params, ROOT)))
+    (work / "weights").mkdir()
+    write_weights_stub(work / "weights")
+    cfg["inception"] = {"weights": "weights/weights.pth", "format": "tf_fidelity"}
+    write_params(work / "params.yaml", cfg)
+    run([sys.executable, "-m", "ganrepro", "dvc-yaml"], cwd=work, env=study_env(work))
+    git(work, "init", "-q")
+    smk, dvc = snakemake_jobs(work), dvc_stages(work)
     assert {k[0] for k in smk} >= {"inception_stats", "inception_run"}
     assert dag_differences(smk, dvc) == []
+    monkeypatch.chdir(work)  # the weights path is relative to the project, as the orchestrators see it
+    assert params_differences(load_params(work / "params.yaml"), dvc) == []
 
 
 def write_weights_stub(tmp_path):

@@ -1,16 +1,19 @@
-"""Snakemake and DVC must agree on the DAG: same jobs, commands, inputs and outputs."""
+"""Snakemake and DVC must agree on the DAG: same jobs, commands, inputs (data and source) and outputs.
 
+DVC's side is what DVC itself expands from the templated dvc.yaml (``dvc.repo.Repo(...).index``),
+not our reading of the file; Snakemake's side is ``snakemake -n -p``.
+"""
+
+import copy
 import functools
 import re
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT, run
-from ganrepro import pipeline
+from conftest import DVC, ROOT, copy_project, git, run, study_env, write_params
+from ganrepro import codedeps, dvcyaml, pipeline
 from ganrepro.config import load_params
 
 
@@ -20,12 +23,12 @@ def _field(block: str, name: str) -> list[str]:
     return [s.strip() for s in line.group(1).split(",")] if line else []
 
 
-def snakemake_jobs(configfile: str | None = None) -> dict[tuple, dict]:
+def snakemake_jobs(workdir=ROOT, configfile: str | None = None) -> dict[tuple, dict]:
     """Jobs of `snakemake -n -p`: {(rule, outputs): {inputs, cmd}} (rule `all` left out)."""
     cmd = [sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1", "--forceall"]
     if configfile:
         cmd += ["--configfile", configfile]
-    out = run(cmd, cwd=ROOT).stdout
+    out = run(cmd, cwd=workdir, env=study_env(workdir)).stdout
     jobs = {}
     for block in re.split(r"\n(?=(?:localrule|rule) \w+:)", out):
         m = re.match(r"(?:localrule|rule) (\w+):", block)
@@ -41,56 +44,117 @@ def snakemake_jobs(configfile: str | None = None) -> dict[tuple, dict]:
     return jobs
 
 
-def dvc_jobs(dvc: dict) -> dict[tuple, dict]:
+def dvc_stages(workdir) -> dict[tuple, dict]:
+    """The stages DVC expands from dvc.yaml (matrix and ${...} resolved by DVC itself)."""
+    from dvc.dependency import ParamsDependency
+    from dvc.repo import Repo
+
     jobs = {}
-    for name, st in dvc["stages"].items():
-        step = max((s for s in pipeline.STEPS if name == s or name.startswith(s + "_")), key=len)
-        jobs[(step, tuple(sorted(st["outs"])))] = {"inputs": sorted(st.get("deps", [])), "cmd": st["cmd"]}
+    with Repo(str(workdir)) as repo:
+        for stage in repo.index.stages:
+            step = stage.name.split("@")[0]
+            outs = tuple(sorted(o.def_path for o in stage.outs))
+            jobs[(step, outs)] = {
+                "name": stage.name, "cmd": stage.cmd,
+                "inputs": sorted(d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)),
+                "params": sorted(k for d in stage.deps if isinstance(d, ParamsDependency) for k in d.params),
+            }
     return jobs
+
+
+def input_differences(smk: list[str], dvc: list[str]) -> list[str]:
+    """Inputs must be the same files, except that a DVC dependency may be a directory standing for
+    the files under it (``Inputs.dvc_dirs``: the report's ``results/runs``)."""
+    diffs = [f"only in dvc.yaml: {d}" for d in dvc if d not in smk and not any(s.startswith(d + "/") for s in smk)]
+    diffs += [f"only in Snakemake: {s}" for s in smk if s not in dvc and not any(s.startswith(d + "/") for d in dvc)]
+    return diffs
 
 
 def dag_differences(smk: dict, dvc: dict) -> list[str]:
     diffs = [f"only in Snakemake: {k}" for k in smk.keys() - dvc.keys()]
     diffs += [f"only in dvc.yaml: {k}" for k in dvc.keys() - smk.keys()]
     for key in smk.keys() & dvc.keys():
-        for field in ("inputs", "cmd"):
-            if smk[key][field] != dvc[key][field]:
-                diffs.append(f"{key} {field}: snakemake {smk[key][field]} != dvc {dvc[key][field]}")
+        if smk[key]["cmd"] != dvc[key]["cmd"]:
+            diffs.append(f"{key} cmd: snakemake {smk[key]['cmd']} != dvc {dvc[key]['cmd']}")
+        diffs += [f"{key} {d}" for d in input_differences(smk[key]["inputs"], dvc[key]["inputs"])]
     return diffs
 
 
+def params_differences(cfg: dict, dvc: dict) -> list[str]:
+    """Each DVC stage declares the params keys its job declares in the pipeline definition."""
+    declared = {(j.step, tuple(sorted(j.outs))): sorted(j.params) for j in pipeline.jobs(cfg)}
+    return [f"{k}: {declared.get(k)} != {v['params']}" for k, v in dvc.items() if declared.get(k) != v["params"]]
+
+
+@pytest.fixture(scope="module")
+def project_copies(tmp_path_factory) -> dict[str, dict]:
+    """Copies of the project (git repositories): the default study, and the smoke study with its
+    dvc.yaml, to which a variant and a seed are then added WITHOUT regenerating dvc.yaml."""
+    out = {}
+    smoke = yaml.safe_load((ROOT / "tests/smoke/params.yaml").read_text())
+    grown = copy.deepcopy(smoke)
+    grown["variants"]["dcgan_b1_03"] = {"beta1": 0.3}
+    grown["study"]["variants"].append("dcgan_b1_03")
+    grown["study"]["seeds"].append(7)
+    for name, cfg in (("default", None), ("grown", grown)):
+        work = copy_project(tmp_path_factory.mktemp(name))
+        if cfg:  # dvc.yaml written for the smoke study (its classifier count), then the study's params
+            write_params(work / "params.yaml", smoke)
+            run([sys.executable, "-m", "ganrepro", "dvc-yaml"], cwd=work, env=study_env(work))
+            write_params(work / "params.yaml", cfg)
+        git(work, "init", "-q")
+        out[name] = {"dir": work, "cfg": load_params(work / "params.yaml"),
+                     "smk": snakemake_jobs(work), "dvc": dvc_stages(work)}
+    return out
+
+
 def test_committed_dvc_yaml_is_generated_from_pipeline_definition():
-    generated = pipeline.dvc_yaml(load_params(ROOT / "params.yaml"))
-    committed = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    assert committed == generated, "dvc.yaml is stale: run `make dvc-yaml` (ganrepro dvc-yaml)"
+    assert (ROOT / "dvc.yaml").read_text() == dvcyaml.render(load_params(ROOT / "params.yaml")), \
+        "dvc.yaml is stale: run `make dvc-yaml` (ganrepro dvc-yaml)"
 
 
-@pytest.mark.parametrize("configfile", [None, "tests/smoke/params.yaml"])
-def test_snakemake_and_dvc_agree_on_the_dag(configfile):
-    cfg = load_params(ROOT / (configfile or "params.yaml"))
-    smk = snakemake_jobs(configfile)
-    dvc = dvc_jobs(pipeline.dvc_yaml(cfg, params_file=configfile or "params.yaml"))
+@pytest.mark.parametrize("study", ["default", "grown"])
+def test_snakemake_and_dvc_agree_on_the_dag(project_copies, study):
+    """Same jobs, commands, data and source inputs, outputs and params keys. "grown" adds a variant
+    and a seed to params.yaml and leaves dvc.yaml alone: DVC's matrix picks them up by itself."""
+    cfg, smk, dvc = (project_copies[study][k] for k in ("cfg", "smk", "dvc"))
     assert len(smk) == len(pipeline.jobs(cfg)) > 40
     assert dag_differences(smk, dvc) == []
+    assert params_differences(cfg, dvc) == []
+    if study == "grown":
+        assert {"train@dcgan_b1_03-7", "score@dcgan_b1_03-0", "sample@dcgan-7"} <= {v["name"] for v in dvc.values()}
 
 
-def test_dag_comparison_detects_a_disagreement():
-    cfg = load_params(ROOT / "params.yaml")
-    smk = snakemake_jobs()
-    dvc = pipeline.dvc_yaml(cfg)
-    dvc["stages"]["train_dcgan_seed0"]["deps"].append("data/other.npz")
-    dvc["stages"].pop("toy")
-    diffs = dag_differences(smk, dvc_jobs(dvc))
+def test_dag_comparison_detects_a_disagreement(project_copies):
+    smk, dvc = project_copies["default"]["smk"], copy.deepcopy(project_copies["default"]["dvc"])
+    train = next(k for k in dvc if k[0] == "train")
+    dvc[train]["inputs"] = dvc[train]["inputs"] + ["data/other.npz"]
+    dvc[train]["inputs"].remove("src/ganrepro/losses.py")
+    dvc.pop(next(k for k in dvc if k[0] == "toy"))
+    diffs = dag_differences(smk, dvc)
     assert any("only in Snakemake" in d and "toy" in d for d in diffs)
-    assert any("train" in d and "data/other.npz" in d for d in diffs)
+    assert any("train" in d and "only in dvc.yaml: data/other.npz" in d for d in diffs)
+    assert any("train" in d and "only in Snakemake: src/ganrepro/losses.py" in d for d in diffs)
+    assert input_differences(["results/runs/a/seed0/x.json"], ["results/runs"]) == []
+    assert input_differences(["results/runsx/a.json"], ["results/runs"]) != []
 
 
-def test_dvc_parses_the_committed_dvc_yaml():
-    proc = subprocess.run([str(Path(sys.executable).parent / "dvc"), "stage", "list"], cwd=ROOT,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+def test_dvc_parses_the_committed_dvc_yaml(default_params):
+    proc = run(DVC + ["stage", "list", "--all"], cwd=ROOT)
     names = {line.split()[0] for line in proc.stdout.splitlines() if line.strip()}
-    assert names == set(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
+    assert len(names) == len(pipeline.jobs(default_params))
+    assert "train@sngan-1" in names and "report" in names
+
+
+def test_dvc_yaml_is_short_and_templated():
+    """One stage per step (a matrix where it loops), not one per job: the file does not grow with the study."""
+    text = (ROOT / "dvc.yaml").read_text()
+    stages = yaml.safe_load(text)["stages"]
+    assert list(stages) == [s.name for s in dvcyaml.enabled_steps(load_params(ROOT / "params.yaml"))]
+    assert not any(f"seed{s}" in text or f"/{v}/" in text for v in load_params(ROOT / "params.yaml")["study"]["variants"]
+                   for s in (0, 1))
+    assert stages["train"]["matrix"] == {"variant": "${study.variants}", "seed": "${study.seeds}"}
+    assert "variants.${item.variant}" in stages["train"]["params"]
 
 
 def test_each_step_declares_only_params_it_reads(default_params):
@@ -99,6 +163,19 @@ def test_each_step_declares_only_params_it_reads(default_params):
     assert readers == ["train_ttur_seed0", "train_ttur_seed1"]
     report = [j for j in pipeline.jobs(default_params) if j.step == "report"][0]
     assert "results/runs/ttur/seed1/scores.json" in report.deps
+
+
+def test_each_step_declares_the_source_it_runs():
+    """Module granularity: the loss code is training's alone, the report code the report's alone."""
+    code = {name: set(codedeps.code_files(step.cmd)) for name, step in pipeline.STEPS.items()}
+    assert [n for n, files in code.items() if "src/ganrepro/losses.py" in files] == ["train"]
+    assert [n for n, files in code.items() if "src/ganrepro/report/tables.py" in files] == ["report"]
+    assert "src/ganrepro/report/templates/index.html.j2" in code["report"]
+    assert "workflow/schemas/params.schema.yaml" in code["train"]
+    assert "workflow/schemas/params.schema.yaml" not in code["toy"]  # the toy takes no params
+    for name, files in code.items():
+        assert {"src/ganrepro/__init__.py", "src/ganrepro/cli.py"} <= files, name
+        assert "src/ganrepro/codedeps.py" not in files and "src/ganrepro/dvcyaml.py" not in files
 
 
 def test_snakefile_rejects_bad_params_before_any_job(tmp_path, smoke_params):

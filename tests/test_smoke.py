@@ -1,72 +1,37 @@
 """The whole DAG, small: through Snakemake and through DVC, compared file by file.
 
-Both runs use tests/smoke/params.yaml (every variant of the default study, two seeds, a few
-dozen iterations). Snakemake runs jobs two at a time, DVC one at a time: identical bytes in every
-checkpoint, sample and metric file show the results do not depend on the orchestrator, the job
-order or the parallelism. Then a change of one variant's learning rate must rerun that variant's
-jobs (and the report) only, in both.
+Both runs (the session fixture ``pipelines`` in conftest.py) use tests/smoke/params.yaml as their
+params.yaml (every variant of the default study, two seeds, a few dozen iterations), one job at a
+time each, side by side: identical bytes in every checkpoint, sample and metric file show the
+results do not depend on the orchestrator or the job order. Then a change of one variant's
+learning rate must rerun that variant's jobs (and the report) only, in Snakemake (DVC: the same
+after a Snakemake run, in tests/test_dvc.py).
 """
 
 import filecmp
 import json
 import os
 import re
-import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from conftest import copy_project, run
+from conftest import SMK, copy_project, run, study_env
 from ganrepro import pipeline
 
 pytestmark = pytest.mark.slow
 
-SMK = [sys.executable, "-m", "snakemake"]
-DVC = [str(Path(sys.executable).parent / "dvc")]
 # Every file under data/ and results/ must have the same bytes in both runs, except these: wall
 # times (timing.json, the report's timing table and the pages that show them), Snakemake's marker
-# in directory outputs, DVC's .gitignore files, and the resume scratch space.
-NONDETERMINISTIC = {"timing.json", "timing_table.csv", "index.html", "report.md", ".snakemake_timestamp", ".gitignore"}
+# in directory outputs, and the resume scratch space.
+NONDETERMINISTIC = {"timing.json", "timing_table.csv", "index.html", "report.md", ".snakemake_timestamp"}
 
 
 def deterministic_files(root: Path) -> list[Path]:
     return sorted(p.relative_to(root) for top in ("data", "results") for p in (root / top).rglob("*")
                   if p.is_file() and p.name not in NONDETERMINISTIC and "resume" not in p.parts)
-
-
-@pytest.fixture(scope="module")
-def pipelines(tmp_path_factory) -> dict[str, Path]:
-    """The smoke study through Snakemake and through DVC, side by side (one core each)."""
-    import subprocess
-
-    smk = copy_project(tmp_path_factory.mktemp("smk"))
-    dvc = copy_project(tmp_path_factory.mktemp("dvc"))
-    shutil.copy(dvc / "tests/smoke/params.yaml", dvc / "params.yaml")
-    run(["git", "init", "-q"], cwd=dvc)
-    run(DVC + ["init", "-q"], cwd=dvc)
-    run([sys.executable, "-m", "ganrepro", "dvc-yaml", "--params", "params.yaml", "--out", "dvc.yaml"], cwd=dvc)
-    procs = {
-        "smk": subprocess.Popen(SMK + ["--cores", "1", "--configfile", "tests/smoke/params.yaml"], cwd=smk,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
-        "dvc": subprocess.Popen(DVC + ["repro"], cwd=dvc, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
-    }
-    for name, proc in procs.items():
-        out, _ = proc.communicate(timeout=2400)
-        assert proc.returncode == 0, f"{name} smoke run failed:\n{out[-6000:]}"
-    return {"smk": smk, "dvc": dvc}
-
-
-@pytest.fixture(scope="module")
-def snakemake_run(pipelines) -> Path:
-    return pipelines["smk"]
-
-
-@pytest.fixture(scope="module")
-def dvc_run(pipelines) -> Path:
-    return pipelines["dvc"]
 
 
 def test_snakemake_smoke_run_produces_the_report(snakemake_run, smoke_params):
@@ -109,7 +74,7 @@ def test_dvc_and_snakemake_results_are_byte_identical(snakemake_run, dvc_run, sm
     assert {"fashion_mnist.npz", "checkpoint.pt", "samples.npz", "grid.png", "traversals.png", "probs.npz",
             "scores.json", "train_log.csv", "train_summary.json", "model.pt", "metrics.json", "is_table.csv",
             "summary_table.csv", "split_study.png"} <= names
-    assert sum(f.parts[:2] == ("results", "runs") for f in files) == runs * 8
+    assert sum(f.parts[:2] == ("results", "runs") for f in files) == runs * 10
 
 
 def _change_lr(params_path: Path, variant: str):
@@ -119,22 +84,12 @@ def _change_lr(params_path: Path, variant: str):
 
 
 def test_snakemake_reruns_only_the_changed_variant(snakemake_run):
-    _change_lr(snakemake_run / "tests/smoke/params.yaml", "ttur")
-    out = run(SMK + ["-n", "--cores", "2", "--configfile", "tests/smoke/params.yaml"], cwd=snakemake_run).stdout
+    _change_lr(snakemake_run / "params.yaml", "ttur")
+    out = run(SMK + ["-n", "--cores", "2"], cwd=snakemake_run, env=study_env(snakemake_run)).stdout
     jobs = set(re.findall(r"^\s*rule (\w+):\n(?:.*\n)*?\s+wildcards: (.*)$", out, re.M))
     assert {w for _, w in jobs} == {"variant=ttur, seed=0", "variant=ttur, seed=1"}
     assert {r for r, _ in jobs} == {"train", "sample", "score"}
     assert re.search(r"^\s*rule report:", out, re.M)
-
-
-def test_dvc_reruns_only_the_changed_variant(dvc_run):
-    assert "up to date" in run(DVC + ["status"], cwd=dvc_run).stdout
-    _change_lr(dvc_run / "params.yaml", "ttur")
-    status = run(DVC + ["status", "--json"], cwd=dvc_run).stdout
-    assert set(json.loads(status)) == {"train_ttur_seed0", "train_ttur_seed1"}
-    out = run(DVC + ["repro"], cwd=dvc_run, timeout=900).stdout
-    ran = set(re.findall(r"Running stage '([^']+)'", out))
-    assert ran == {f"{s}_ttur_seed{i}" for s in ("train", "sample", "score") for i in (0, 1)} | {"report"}
 
 
 def _pids_running(fragment: str) -> list[int]:

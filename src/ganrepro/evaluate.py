@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganrepro import atomic, metrics
+from ganrepro import atomic, headline, metrics
 from ganrepro.classifier import load_classifier, predict
 from ganrepro.data import load_prepared
 from ganrepro.errors import MissingInput
@@ -92,7 +92,7 @@ def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[
               "n_samples": int(len(samples["images"]))}
     if ckpt["status"] == "diverged" or len(samples["images"]) == 0:
         atomic.write_npz(files.probs, empty=np.zeros(0))
-        atomic.write_json(files.scores, result)
+        _write_scores(files, result, ev["splits"])
         return result
     data = load_prepared(data_path)
     sets = {"raw": samples["images"]}
@@ -107,8 +107,15 @@ def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[
     if EMA_SET in scores:
         probs.update({f"probs_ema_k{k}": cache[f"ema_k{k}"] for k in range(len(classifier_paths))})
     atomic.write_npz(files.probs, **probs)
-    atomic.write_json(files.scores, result)
+    _write_scores(files, result, ev["splits"])
     return result
+
+
+def _write_scores(files: RunFiles, result: dict, splits: list[int]) -> None:
+    """scores.json, and its headline numbers as DVC's metrics and plots read them."""
+    atomic.write_json(files.metrics, headline.metrics(result, splits))
+    atomic.write_text(files.is_splits, headline.is_by_splits_csv(result))
+    atomic.write_json(files.scores, result)
 
 
 @torch.no_grad()

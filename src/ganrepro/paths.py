@@ -13,7 +13,8 @@ from pathlib import Path
 RAW_DIR = "data/raw/{dataset}"
 PREPARED = "data/prepared/{dataset}.npz"
 CLASSIFIER_DIR = "results/classifiers/{dataset}/k{k}"
-RUN_DIR = "results/runs/{variant}/seed{seed}"
+RUNS = "results/runs"
+RUN_DIR = RUNS + "/{variant}/seed{seed}"
 REAL_SCORES = "results/real/{dataset}/scores.json"
 GAMING_DIR = "results/gaming/{dataset}"
 INCEPTION_DIR = "results/inception/{dataset}"  # the ImageNet Inception stage's cached train statistics
@@ -55,6 +56,7 @@ class RunFiles(Files):
         "samples": "samples.npz", "grid": "grid.png", "traversals": "traversals.png",
         "scores": "scores.json", "probs": "probs.npz",
         "inception": "inception_scores.json",  # IS and FID under ImageNet Inception-v3 (when configured)
+        "metrics": "metrics.json", "is_splits": "is_splits.csv",  # flat headline numbers, IS per split count (DVC)
         "resume": "resume",  # the train job's scratch space, deliberately not a declared output
     }
 

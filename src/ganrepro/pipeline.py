@@ -4,13 +4,15 @@ Snakemake's rules (workflow/rules/steps.smk) and DVC's stages (dvc.yaml, generat
 ``ganrepro dvc-yaml``) are both built from ``STEPS``, so the two orchestrators cannot disagree on
 what a step runs, reads or writes; tests/test_pipeline.py checks the two DAGs job by job.
 
-Paths come from ``ganrepro.paths``. A dependency is a path template or a function of the params
-(the classifier files, the report's inputs). ``{params_file}`` in a command is the params file the
-orchestrator was given; ``{classifiers}`` the comma-separated classifier model files. A step reads
-only the params keys it declares: the CLI hands it ``config.select(cfg, keys)``, nothing else. A
-key ending in ``?`` is optional: declared (and passed) when the params have it. A step with
+Paths come from ``ganrepro.paths``. A dependency is a path template or ``Inputs``, files the params
+decide (the classifier files, the report's inputs). ``{params_file}`` in a command is the params
+file the orchestrator was given; ``{classifiers}`` the comma-separated classifier model files. A
+step reads only the params keys it declares: the CLI hands it ``config.select(cfg, keys)``, nothing
+else. A key ending in ``?`` is optional: declared (and passed) when the params have it. A step with
 ``enabled`` has jobs only when ``enabled(cfg)`` holds (the Inception stage: a weights file named
-and present).
+and present). Besides its data, each step depends on the source it runs: ``ganrepro.codedeps``
+reads that list from the imports of the step's CLI subcommand (the orchestrators add it; nothing
+here imports codedeps, so it is no step's code).
 """
 
 from __future__ import annotations
@@ -21,13 +23,43 @@ from itertools import product
 from pathlib import Path
 
 from ganrepro import paths
-from ganrepro.config import LOCAL_DATASETS, select
+from ganrepro.config import select
 from ganrepro.paths import ClassifierFiles, GamingFiles, InceptionFiles, RunFiles
 
-Dep = str | Callable[[dict], list[str]]
 RUN, PREPARED, CLASSIFIER = paths.RUN_DIR, paths.PREPARED, paths.CLASSIFIER_DIR
 run_file = lambda role: RunFiles.template(RUN, role)  # noqa: E731
 inception_file = lambda role: InceptionFiles.template(paths.INCEPTION_DIR, role)  # noqa: E731
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A wildcard's values. ``key``: the params key that lists them (DVC loops over ``${key}`` itself,
+    so a new value needs no regeneration of dvc.yaml) or holds the one value (``scalar``); without a
+    key the values are computed, and dvc.yaml lists them (``ganrepro dvc-yaml`` after a change)."""
+
+    values: Callable[[dict], list]
+    key: str | None = None
+    scalar: bool = False
+
+
+AXES: dict[str, Axis] = {
+    "dataset": Axis(lambda cfg: [cfg["data"]["dataset"]], "data.dataset", scalar=True),
+    "variant": Axis(lambda cfg: list(cfg["study"]["variants"]), "study.variants"),
+    "seed": Axis(lambda cfg: list(cfg["study"]["seeds"]), "study.seeds"),
+    "k": Axis(lambda cfg: list(range(cfg["classifier"]["count"]))),  # DVC's templating has no range()
+}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Input files the params decide. DVC's templating has no loop inside a stage, so in dvc.yaml
+    each directory of ``dvc_dirs`` stands for the files under it (DVC hashes the whole directory)."""
+
+    files: Callable[[dict], list[str]]
+    dvc_dirs: tuple[str, ...] = ()
+
+
+Dep = str | Inputs
 
 
 @dataclass(frozen=True)
@@ -39,6 +71,9 @@ class Step:
     outs: tuple[str, ...]
     params: tuple[str, ...] = ()
     dir_outs: frozenset[str] = field(default_factory=frozenset)
+    # Outputs DVC also reads as metrics (``dvc metrics``/``exp show``) and as plots (props for ``dvc plots``).
+    metrics: tuple[str, ...] = ()
+    plots: tuple[tuple[str, dict], ...] = ()
     threads: int = 1
     resources: tuple[tuple[str, int], ...] = ()
     enabled: Callable[[dict], bool] | None = None
@@ -66,8 +101,9 @@ def classifier_models(cfg: dict) -> list[str]:
 
 
 def data_source(cfg: dict) -> list[str]:
-    """Your own data (data.dataset folder or npz): the source the download step copies."""
-    return [cfg["data"]["source"]] if cfg["data"]["dataset"] in LOCAL_DATASETS else []
+    """Your own data (data.dataset folder or npz): the source the download step copies. The params
+    have ``data.source`` exactly then (config refuses it for the other data sets)."""
+    return [cfg["data"]["source"]] if "source" in cfg["data"] else []
 
 
 def inception_status(cfg: dict) -> tuple[bool, str]:
@@ -142,7 +178,7 @@ STEPS: dict[str, Step] = {
             "download",
             ("dataset",),
             "ganrepro download --params {params_file} --dataset {dataset} --out " + paths.RAW_DIR,
-            deps=(data_source,),
+            deps=(Inputs(data_source),),
             outs=(paths.RAW_DIR,),
             params=("data.mirrors", "data.source?"),
             dir_outs=frozenset({paths.RAW_DIR}),
@@ -171,6 +207,7 @@ STEPS: dict[str, Step] = {
             deps=(PREPARED,),
             outs=(run_file("checkpoint"), run_file("train_log"), run_file("summary"), run_file("timing")),
             params=("train", "variants.{variant}"),
+            plots=((run_file("train_log"), {"x": "iteration", "y": "d_loss", "title": "Training curve: D loss"}),),
             resources=(("gpu", 1),),
         ),
         Step(
@@ -186,8 +223,10 @@ STEPS: dict[str, Step] = {
             ("variant", "seed"),
             "ganrepro score --params {params_file} --run " + RUN + " --data " + PREPARED
             + " --classifiers {classifiers}",
-            deps=(run_file("samples"), run_file("checkpoint"), PREPARED, classifier_models),
-            outs=(run_file("scores"), run_file("probs")),
+            deps=(run_file("samples"), run_file("checkpoint"), PREPARED, Inputs(classifier_models)),
+            outs=(run_file("scores"), run_file("probs"), run_file("metrics"), run_file("is_splits")),
+            metrics=(run_file("metrics"),),
+            plots=((run_file("is_splits"), {"x": "splits", "y": "is", "title": "IS against the number of splits"}),),
             params=("evaluation.splits", "evaluation.bootstrap", "evaluation.memorisation_samples"),
         ),
         Step(
@@ -195,7 +234,7 @@ STEPS: dict[str, Step] = {
             ("dataset",),
             "ganrepro score-real --params {params_file} --data " + PREPARED
             + " --classifiers {classifiers} --out " + paths.REAL_SCORES,
-            deps=(PREPARED, classifier_models),
+            deps=(PREPARED, Inputs(classifier_models)),
             outs=(paths.REAL_SCORES,),
             params=("evaluation.n_samples", "evaluation.splits", "evaluation.bootstrap",
                     "evaluation.memorisation_samples"),
@@ -205,7 +244,7 @@ STEPS: dict[str, Step] = {
             ("dataset",),
             "ganrepro game --params {params_file} --data " + PREPARED
             + " --classifiers {classifiers} --out " + paths.GAMING_DIR,
-            deps=(PREPARED, classifier_models),
+            deps=(PREPARED, Inputs(classifier_models)),
             outs=(GamingFiles.template(paths.GAMING_DIR, "scores"), GamingFiles.template(paths.GAMING_DIR, "grid")),
             params=("gaming", "evaluation.splits"),
         ),
@@ -213,7 +252,7 @@ STEPS: dict[str, Step] = {
             "inception_stats",
             ("dataset",),
             "ganrepro inception-stats --params {params_file} --data " + PREPARED + " --out " + paths.INCEPTION_DIR,
-            deps=(PREPARED, inception_weights),
+            deps=(PREPARED, Inputs(inception_weights)),
             outs=(inception_file("stats"), inception_file("real_scores")),
             params=("inception", "evaluation.n_samples", "evaluation.splits"),
             resources=(("gpu", 1),),
@@ -223,7 +262,7 @@ STEPS: dict[str, Step] = {
             "inception_run",
             ("variant", "seed"),
             "ganrepro inception-run --params {params_file} --run " + RUN + " --stats " + inception_file("stats"),
-            deps=(run_file("samples"), inception_file("stats"), inception_weights),
+            deps=(run_file("samples"), inception_file("stats"), Inputs(inception_weights)),
             outs=(run_file("inception"),),
             params=("inception", "evaluation.splits"),
             resources=(("gpu", 1),),
@@ -240,7 +279,7 @@ STEPS: dict[str, Step] = {
             "report",
             (),
             "ganrepro report --params {params_file} --out " + paths.REPORT_DIR,
-            deps=(lambda cfg: report_inputs(cfg).files(),),
+            deps=(Inputs(lambda cfg: report_inputs(cfg).files(), dvc_dirs=(paths.RUNS,)),),
             outs=(paths.REPORT_DIR,),  # pages, tables, figures, img/: all of it is the report
             params=("study", "data.dataset", "classifier.count", "evaluation.splits", "inception?"),
             dir_outs=frozenset({paths.REPORT_DIR}),
@@ -264,14 +303,14 @@ class Job:
         return "_".join(parts)
 
 
-def _fill(template: str, cfg: dict, wildcards: dict) -> str:
+def fill(template: str, cfg: dict, wildcards: dict) -> str:
     return template.format(**{"dataset": cfg["data"]["dataset"], **wildcards})
 
 
 def expand_deps(step: Step, cfg: dict, wildcards: dict) -> list[str]:
     deps: list[str] = []
     for d in step.deps:
-        deps += d(cfg) if callable(d) else [_fill(d, cfg, wildcards)]
+        deps += d.files(cfg) if isinstance(d, Inputs) else [fill(d, cfg, wildcards)]
     return deps
 
 
@@ -316,13 +355,8 @@ def param_values(step: Step, cfg: dict, wildcards: dict) -> dict:
 def wildcard_values(step: Step, cfg: dict) -> list[dict]:
     if step.enabled is not None and not step.enabled(cfg):
         return []
-    axes = {
-        "dataset": [cfg["data"]["dataset"]],
-        "k": list(range(cfg["classifier"]["count"])),
-        "variant": list(cfg["study"]["variants"]),
-        "seed": list(cfg["study"]["seeds"]),
-    }
-    return [dict(zip(step.wildcards, combo, strict=True)) for combo in product(*(axes[w] for w in step.wildcards))]
+    values = [AXES[w].values(cfg) for w in step.wildcards]
+    return [dict(zip(step.wildcards, combo, strict=True)) for combo in product(*values)]
 
 
 def jobs(cfg: dict, params_file: str = "params.yaml") -> list[Job]:
@@ -336,27 +370,14 @@ def jobs(cfg: dict, params_file: str = "params.yaml") -> list[Job]:
                     wildcards=wc,
                     cmd=command(step, cfg, wc, params_file),
                     deps=tuple(expand_deps(step, cfg, wc)),
-                    outs=tuple(_fill(o, cfg, wc) for o in step.outs),
+                    outs=tuple(fill(o, cfg, wc) for o in step.outs),
                     params=tuple(param_keys(step, wc, cfg)),
                 )
             )
     return out
 
 
-def dvc_yaml(cfg: dict, params_file: str = "params.yaml") -> dict:
-    """dvc.yaml's content: one DVC stage per job, same command, deps, outs and params keys."""
-    stages = {}
-    for job in jobs(cfg, params_file):
-        stage: dict = {"cmd": job.cmd}
-        if job.deps:
-            stage["deps"] = list(job.deps)
-        if job.params:
-            keys = list(job.params)
-            stage["params"] = keys if params_file == "params.yaml" else [{params_file: keys}]
-        stage["outs"] = list(job.outs)
-        stages[job.name] = stage
-    return {"stages": stages}
-
-
 def final_targets(cfg: dict) -> list[str]:
-    return [o for j in jobs(cfg) if j.step == "report" for o in j.outs]
+    """Every output of the study, not just the report: Snakemake makes a job's outputs only when
+    a target needs them, and DVC tracks them all (metrics.json, is_splits.csv are read by no step)."""
+    return [o for j in jobs(cfg) for o in j.outs]

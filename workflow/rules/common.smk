@@ -1,6 +1,9 @@
 # Helpers shared by the rules: each turns a step of ganrepro.pipeline.STEPS (the one definition of
 # the command, inputs, outputs and params keys that dvc.yaml is generated from too) into what a
-# Snakemake directive takes.
+# Snakemake directive takes. A job's inputs are its data and the source its command runs
+# (ganrepro.codedeps, read from the imports at parse time): editing a module reruns the jobs
+# that import it, through Snakemake's mtime trigger.
+from ganrepro import codedeps
 
 
 wildcard_constraints:
@@ -15,7 +18,8 @@ def step_outputs(step):
 
 
 def step_inputs(step):
-    return lambda w: P.expand_deps(step, CFG, dict(w.items()))
+    code = list(codedeps.code_files(step.cmd))
+    return lambda w: P.expand_deps(step, CFG, dict(w.items())) + code
 
 
 def step_command(step):

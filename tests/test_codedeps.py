@@ -1,0 +1,87 @@
+"""Each step declares the source it runs (ganrepro.codedeps), checked against what it does at run time.
+
+The smoke study's Snakemake run records, for every job, the ``ganrepro`` modules in ``sys.modules``
+at exit and the files it opened (tests/probe). The declared list must contain everything a step
+imported (else an edit could go unnoticed), and everything the static reading says a step imports
+for certain must really be imported (else the reading is wrong); the only declared modules a step
+may leave unimported are those that a library module imports inside a function (``evaluate``
+imports ``gaming`` inside ``game()``, which the score step does not call).
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import SMOKE_PARAMS, probe_records
+from ganrepro import codedeps, pipeline
+
+
+def _resolve(source: str, importer: str) -> set[str]:
+    node = ast.parse(source).body[0]
+    return codedeps._resolve(node, importer)
+
+
+def test_import_statements_resolve_to_package_modules():
+    assert _resolve("from ganrepro import pipeline", "ganrepro.cli") == {"ganrepro", "ganrepro.pipeline"}
+    assert _resolve("from ganrepro.models import build_models", "ganrepro.train") == {"ganrepro", "ganrepro.models"}
+    assert _resolve("import ganrepro.models.dcgan", "ganrepro.x") == {"ganrepro", "ganrepro.models", "ganrepro.models.dcgan"}
+    assert _resolve("from . import tables", "ganrepro.report") == {"ganrepro", "ganrepro.report", "ganrepro.report.tables"}
+    assert _resolve("from .layers import NORMS", "ganrepro.models.dcgan") == {"ganrepro", "ganrepro.models",
+                                                                             "ganrepro.models.layers"}
+    assert _resolve("import numpy as np", "ganrepro.metrics") == set()
+
+
+def test_type_checking_imports_and_cli_subcommands_do_not_count():
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ganrepro import train\n"
+                     "def f():\n    from ganrepro import losses\n")
+    names = {m for n in codedeps._import_nodes(tree, functions=True) for m in codedeps._resolve(n, "ganrepro.x")}
+    assert names == {"ganrepro", "ganrepro.losses"}
+    # cli imports every step's module somewhere; a step runs only its own subcommand
+    assert "ganrepro.train" not in codedeps.step_modules("ganrepro report --out x")
+    assert "ganrepro.report" in codedeps.step_modules("ganrepro report --out x")
+
+
+def test_every_package_data_file_is_some_steps_dependency():
+    """A new template (or any non-Python file in the package) is declared without a list to update."""
+    data = {codedeps.project_path(p) for p in codedeps.PACKAGE_DIR.rglob("*")
+            if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+    declared = {f for step in pipeline.STEPS.values() for f in codedeps.code_files(step.cmd)}
+    assert data and data <= declared
+
+
+def test_a_command_that_is_not_a_ganrepro_subcommand_is_refused():
+    with pytest.raises(ValueError, match="ganrepro <subcommand>"):
+        codedeps.code_files("python train.py")
+    with pytest.raises(KeyError, match="not a subcommand"):
+        codedeps.code_files("ganrepro no-such-step")
+
+
+@pytest.fixture(scope="module")
+def observed(pipelines) -> dict[str, list[dict]]:
+    """The probe's records of the smoke study's Snakemake run, by subcommand."""
+    records = probe_records(pipelines["probe"])
+    assert len(records) == len(pipeline.jobs(yaml.safe_load(SMOKE_PARAMS.read_text())))  # one per job
+    by_step: dict[str, list[dict]] = {}
+    for r in records:
+        by_step.setdefault(r["argv"][0], []).append(r)
+    return by_step
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", list(pipeline.STEPS))
+def test_declared_source_is_what_the_step_imports_and_reads(observed, step):
+    cmd = pipeline.STEPS[step].cmd
+    records = observed[codedeps.subcommand_of(cmd)]  # every step ran in the smoke study
+    declared, certain = codedeps.step_modules(cmd), codedeps.step_modules(cmd, functions=False)
+    for record in records:
+        imported = set(record["modules"])
+        assert imported <= declared, f"{step} imported undeclared modules: {sorted(imported - declared)}"
+        assert certain <= imported, f"{step} did not import {sorted(certain - imported)}"
+        root = Path(record["cwd"])
+        read = {Path(p).relative_to(root).as_posix() for p in record["opened"]
+                if Path(p).is_relative_to(root / "src") or Path(p).is_relative_to(root / "workflow")}
+        read = {p for p in read if not p.endswith((".py", ".pyc"))}
+        assert read == set(codedeps.data_files(imported)), step
+        assert set(codedeps.data_files(imported)) <= set(codedeps.code_files(cmd))
