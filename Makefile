@@ -10,9 +10,9 @@ export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data-package reproduce test test-fast lint dvc-yaml clean
+.PHONY: setup data-package browser reproduce test test-fast lint dvc-yaml clean
 
-setup: $(STAMP) data-package
+setup: $(STAMP) data-package browser
 
 # Debian's dataset-fashion-mnist: the offline default data set (a file:// mirror in params.yaml).
 data-package:
@@ -21,6 +21,15 @@ data-package:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
 	  else echo "note: apt-get not found; Fashion-MNIST will be fetched from its official URLs"; fi; \
+	fi
+
+# Debian's chromium: the report's browser test opens results/report/index.html headless, offline.
+browser:
+	@if ! command -v chromium >/dev/null; then \
+	  if command -v apt-get >/dev/null; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
+	  else echo "note: apt-get not found; the report's browser test will be skipped"; fi; \
 	fi
 
 $(STAMP): pyproject.toml requirements/base.txt requirements/constraints.txt

@@ -14,6 +14,9 @@ PARAMS_FILE = (
 )
 CFG = load_params(PARAMS_FILE)
 
+# `snakemake --report report.html`: outputs marked in pipeline.Step.report, captions in workflow/report/.
+report: "workflow/report/workflow.rst"
+
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/steps.smk"

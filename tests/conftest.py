@@ -9,6 +9,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+SMK = [sys.executable, "-m", "snakemake"]
+DVC = [str(BIN / "dvc")]
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
 
@@ -62,3 +64,36 @@ def tiny_dataset(tmp_path) -> Path:
 def write_params(path: Path, cfg: dict) -> Path:
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+@pytest.fixture(scope="session")
+def pipelines(tmp_path_factory) -> dict[str, Path]:
+    """The smoke study through Snakemake and through DVC, side by side (one core each), once per
+    session: tests/test_smoke.py compares the two, tests/test_report_smoke.py checks the report."""
+    import subprocess
+
+    smk = copy_project(tmp_path_factory.mktemp("smk"))
+    dvc = copy_project(tmp_path_factory.mktemp("dvc"))
+    shutil.copy(dvc / "tests/smoke/params.yaml", dvc / "params.yaml")
+    run(["git", "init", "-q"], cwd=dvc)
+    run(DVC + ["init", "-q"], cwd=dvc)
+    run([sys.executable, "-m", "ganrepro", "dvc-yaml", "--params", "params.yaml", "--out", "dvc.yaml"], cwd=dvc)
+    procs = {
+        "smk": subprocess.Popen(SMK + ["--cores", "1", "--configfile", "tests/smoke/params.yaml"], cwd=smk,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+        "dvc": subprocess.Popen(DVC + ["repro"], cwd=dvc, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+    }
+    for name, proc in procs.items():
+        out, _ = proc.communicate(timeout=2400)
+        assert proc.returncode == 0, f"{name} smoke run failed:\n{out[-6000:]}"
+    return {"smk": smk, "dvc": dvc}
+
+
+@pytest.fixture(scope="session")
+def snakemake_run(pipelines) -> Path:
+    return pipelines["smk"]
+
+
+@pytest.fixture(scope="session")
+def dvc_run(pipelines) -> Path:
+    return pipelines["dvc"]

@@ -18,7 +18,7 @@ from ganrepro.data import load_prepared
 from ganrepro.errors import MissingInput
 from ganrepro.images import grid_png, to_float_images
 from ganrepro.models import load_checkpoint, models_from_checkpoint
-from ganrepro.paths import GamingFiles, RunFiles
+from ganrepro.paths import DrawFiles, GamingFiles, RunFiles
 from ganrepro.runtime import device as pick_device
 from ganrepro.runtime import make_deterministic
 
@@ -45,8 +45,8 @@ def _nn_distances(images: np.ndarray, train: np.ndarray) -> np.ndarray:
     return metrics.nearest_neighbour_distances(flat(images), flat(train))
 
 
-def score_images(images: np.ndarray, data: dict, classifier_paths: list[str], ev: dict, dev) -> tuple[dict, dict]:
-    """IS at every split count, MI, FID (per classifier) and the memorisation check."""
+def classifier_scores(images: np.ndarray, data: dict, classifier_paths: list[str], ev: dict, dev) -> tuple[dict, dict]:
+    """Per classifier k: IS at every split count, MI with its bootstrap interval, FID to real test images."""
     per, cache = {}, {}
     reference = data["x_test"][: len(images)]  # FID against as many real test images as samples
     for k, path in enumerate(classifier_paths):
@@ -57,6 +57,12 @@ def score_images(images: np.ndarray, data: dict, classifier_paths: list[str], ev
         entry["fid_test"] = metrics.frechet_distance(out["features"], ref["features"])
         per[f"k{k}"] = entry
         cache[f"probs_k{k}"] = out["probs"]
+    return per, cache
+
+
+def score_images(images: np.ndarray, data: dict, classifier_paths: list[str], ev: dict, dev) -> tuple[dict, dict]:
+    """IS at every split count, MI, FID (per classifier) and the memorisation check."""
+    per, cache = classifier_scores(images, data, classifier_paths, ev, dev)
     m = ev["memorisation_samples"]
     mem = metrics.memorisation_report(_nn_distances(images[:m], data["x_train"]),
                                       _nn_distances(data["x_test"][:m], data["x_train"]))
@@ -86,6 +92,34 @@ def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[
     result["codes"] = code_metrics(ckpt, samples, cache["probs_k0"], data, dev)
     atomic.write_npz(files.probs, **cache)
     atomic.write_json(files.scores, result)
+    return result
+
+
+def score_draw(sel: dict, run_dir: Path, draw: int, data_path: Path, classifier_paths: list[str], out_dir: Path) -> dict:
+    """Another latent draw from the run's checkpoint (sampling seed ``draw``), scored like draw 0.
+
+    What the report needs to split a metric's spread into training seed, evaluation-sample seed
+    and classifier seed: IS at every split count, MI and FID per classifier. Nothing else is
+    computed or kept (no samples file, pictures, memorisation or code metrics), so a draw is cheap.
+    """
+    from ganrepro.latent import LatentSpec
+    from ganrepro.sample import draw_images, draw_seed
+
+    ev = sel["evaluation"]
+    files, out = RunFiles(run_dir), DrawFiles(out_dir)
+    dev = pick_device()
+    ckpt = load_checkpoint(files.checkpoint)
+    result = {"variant": ckpt["variant"], "seed": ckpt["seed"], "draw": draw, "status": ckpt["status"],
+              "sampling_seed": draw_seed(ckpt["seed"], draw)}
+    if ckpt["status"] == "diverged":
+        atomic.write_json(out.scores, result)
+        return result
+    g, _, _ = models_from_checkpoint(ckpt, dev)
+    gen = make_deterministic(result["sampling_seed"], dev)
+    images, _, _ = draw_images(g, LatentSpec.from_run(ckpt["config"]), ev["n_samples"], gen, dev)
+    result["n_samples"] = int(len(images))
+    result["classifiers"], _ = classifier_scores(images, load_prepared(data_path), classifier_paths, ev, dev)
+    atomic.write_json(out.scores, result)
     return result
 
 

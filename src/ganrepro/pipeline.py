@@ -8,6 +8,10 @@ Paths come from ``ganrepro.paths``. A dependency is a path template or a functio
 (the classifier files, the report's inputs). ``{params_file}`` in a command is the params file the
 orchestrator was given; ``{classifiers}`` the comma-separated classifier model files. A step reads
 only the params keys it declares: the CLI hands it ``config.select(cfg, keys)``, nothing else.
+
+One step is Snakemake's alone: ``provenance`` reads every job's ``benchmark:`` file (wall time,
+peak memory), which only Snakemake writes; dvc.yaml leaves it out (``Step.orchestrators``).
+``Step.report`` marks the outputs Snakemake's native report (``snakemake --report``) shows.
 """
 
 from __future__ import annotations
@@ -19,11 +23,25 @@ from pathlib import Path
 
 from ganrepro import paths
 from ganrepro.config import select
-from ganrepro.paths import ClassifierFiles, GamingFiles, RunFiles
+from ganrepro.paths import ClassifierFiles, DrawFiles, GamingFiles, RunFiles
 
 Dep = str | Callable[[dict], list[str]]
-RUN, PREPARED, CLASSIFIER = paths.RUN_DIR, paths.PREPARED, paths.CLASSIFIER_DIR
+RUN, PREPARED, CLASSIFIER, DRAW = paths.RUN_DIR, paths.PREPARED, paths.CLASSIFIER_DIR, paths.DRAW_DIR
 run_file = lambda role: RunFiles.template(RUN, role)  # noqa: E731
+BOTH = frozenset({"snakemake", "dvc"})
+# Wildcards shown with their name in job names and log files: seed0, k1, draw1.
+NAMED_WILDCARDS = ("seed", "k", "draw")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An output in Snakemake's native report: caption (reStructuredText file under workflow/report/),
+    category; a directory output names the page the report opens (``htmlindex``)."""
+
+    out: str
+    caption: str
+    category: str
+    htmlindex: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,6 +55,8 @@ class Step:
     dir_outs: frozenset[str] = field(default_factory=frozenset)
     threads: int = 1
     resources: tuple[tuple[str, int], ...] = ()
+    report: tuple[Shown, ...] = ()
+    orchestrators: frozenset[str] = BOTH
 
     @property
     def log(self) -> str:
@@ -51,7 +71,7 @@ class Step:
 
 def _wildcard_stem(wildcards: tuple[str, ...]) -> str:
     """``{variant}_seed{seed}``, ``{dataset}_k{k}``, …; ``all`` for a step without wildcards."""
-    return "_".join(f"{w}{{{w}}}" if w in ("seed", "k") else f"{{{w}}}" for w in wildcards) or "all"
+    return "_".join(f"{w}{{{w}}}" if w in NAMED_WILDCARDS else f"{{{w}}}" for w in wildcards) or "all"
 
 
 def classifier_models(cfg: dict) -> list[str]:
@@ -62,37 +82,69 @@ def classifier_models(cfg: dict) -> list[str]:
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """Everything the report reads, as the pipeline declares it (so the report reads nothing else)."""
+    """Everything the report reads, as the pipeline declares it (so the report reads nothing else).
+
+    ``runs``: (variant, seed, files) of every run; ``draws``: (variant, seed, draw, files) of every
+    extra latent draw; ``pictured``: the runs whose samples are shown beside their nearest
+    training images (the first seed of each variant), which is why ``prepared`` is an input.
+    """
 
     runs: tuple[tuple[str, int, RunFiles], ...]
+    draws: tuple[tuple[str, int, int, DrawFiles], ...]
     classifier_metrics: tuple[Path, ...]
     real_scores: Path
     gaming: GamingFiles
     toy: Path
+    prepared: Path
 
     RUN_ROLES = ("summary", "train_log", "timing", "grid", "traversals", "scores")
 
+    @property
+    def pictured(self) -> tuple[tuple[str, int, RunFiles], ...]:
+        first = self.runs[0][1]
+        return tuple(r for r in self.runs if r[1] == first)
+
     def files(self) -> list[str]:
         out = [getattr(files, role).as_posix() for _, _, files in self.runs for role in self.RUN_ROLES]
+        out += [files.samples.as_posix() for _, _, files in self.pictured]
+        out += [files.scores.as_posix() for *_, files in self.draws]
         out += [p.as_posix() for p in self.classifier_metrics]
         out += [self.real_scores.as_posix(), self.gaming.scores.as_posix(), self.gaming.grid.as_posix(),
-                self.toy.as_posix()]
+                self.toy.as_posix(), self.prepared.as_posix()]
         return out
 
 
 def report_inputs(cfg: dict) -> ReportInputs:
-    """Needs ``study``, ``data.dataset`` and ``classifier.count`` (the report step declares them)."""
+    """Needs ``study``, ``data.dataset``, ``classifier.count`` and ``evaluation.extra_draws``."""
     ds = cfg["data"]["dataset"]
+    runs = list(product(cfg["study"]["variants"], cfg["study"]["seeds"]))
     return ReportInputs(
-        runs=tuple((v, s, RunFiles(paths.fill(RUN, variant=v, seed=s)))
-                   for v, s in product(cfg["study"]["variants"], cfg["study"]["seeds"])),
+        runs=tuple((v, s, RunFiles(paths.fill(RUN, variant=v, seed=s))) for v, s in runs),
+        draws=tuple((v, s, d, DrawFiles(paths.fill(DRAW, variant=v, seed=s, draw=d)))
+                    for (v, s), d in product(runs, cfg["evaluation"]["extra_draws"])),
         classifier_metrics=tuple(ClassifierFiles(paths.fill(CLASSIFIER, dataset=ds, k=k)).metrics
                                  for k in range(cfg["classifier"]["count"])),
         real_scores=Path(paths.fill(paths.REAL_SCORES, dataset=ds)),
         gaming=GamingFiles(paths.fill(paths.GAMING_DIR, dataset=ds)),
         toy=Path(paths.TOY),
+        prepared=Path(paths.fill(PREPARED, dataset=ds)),
     )
 
+
+def benchmark_jobs(cfg: dict) -> list[tuple[str, dict, str]]:
+    """(step, wildcards, benchmark file) of every job but the provenance step's own."""
+    return [(step.name, wc, _fill(step.benchmark, cfg, wc)) for step in STEPS.values() if step.name != "provenance"
+            for wc in wildcard_values(step, cfg)]
+
+
+def benchmark_files(cfg: dict) -> list[str]:
+    """The provenance step's inputs: Snakemake's benchmark file of every other job."""
+    return [path for *_, path in benchmark_jobs(cfg)]
+
+
+# What enumerates the study's jobs (wildcard_values), and the report's own settings.
+PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws")
+REPORT_PARAMS = PROVENANCE_PARAMS + ("evaluation.splits", "evaluation.grid_rows", "claims")
 
 STEPS: dict[str, Step] = {
     s.name: s
@@ -138,6 +190,8 @@ STEPS: dict[str, Step] = {
             deps=(run_file("checkpoint"),),
             outs=(run_file("samples"), run_file("grid"), run_file("traversals")),
             params=("evaluation.n_samples", "evaluation.grid_rows"),
+            report=(Shown(run_file("grid"), "samples.rst", "Samples"),
+                    Shown(run_file("traversals"), "traversals.rst", "Latent traversals")),
         ),
         Step(
             "score",
@@ -147,6 +201,15 @@ STEPS: dict[str, Step] = {
             deps=(run_file("samples"), run_file("checkpoint"), PREPARED, classifier_models),
             outs=(run_file("scores"), run_file("probs")),
             params=("evaluation.splits", "evaluation.bootstrap", "evaluation.memorisation_samples"),
+        ),
+        Step(
+            "redraw",
+            ("variant", "seed", "draw"),
+            "ganrepro redraw --params {params_file} --run " + RUN + " --draw {draw} --data " + PREPARED
+            + " --classifiers {classifiers} --out " + DRAW,
+            deps=(run_file("checkpoint"), PREPARED, classifier_models),
+            outs=(DrawFiles.template(DRAW, "scores"),),
+            params=("evaluation.n_samples", "evaluation.splits", "evaluation.bootstrap"),
         ),
         Step(
             "score_real",
@@ -166,6 +229,7 @@ STEPS: dict[str, Step] = {
             deps=(PREPARED, classifier_models),
             outs=(GamingFiles.template(paths.GAMING_DIR, "scores"), GamingFiles.template(paths.GAMING_DIR, "grid")),
             params=("gaming", "evaluation.splits"),
+            report=(Shown(GamingFiles.template(paths.GAMING_DIR, "grid"), "gamed.rst", "IS can be gamed"),),
         ),
         Step(
             "toy",
@@ -180,8 +244,20 @@ STEPS: dict[str, Step] = {
             "ganrepro report --params {params_file} --out " + paths.REPORT_DIR,
             deps=(lambda cfg: report_inputs(cfg).files(),),
             outs=(paths.REPORT_DIR,),  # pages, tables, figures, img/: all of it is the report
-            params=("study", "data.dataset", "classifier.count", "evaluation.splits"),
+            params=REPORT_PARAMS,
             dir_outs=frozenset({paths.REPORT_DIR}),
+            report=(Shown(paths.REPORT_DIR, "report.rst", "Report", htmlindex="index.html"),),
+        ),
+        Step(
+            "provenance",
+            (),
+            "ganrepro provenance --params {params_file} --out " + paths.PROVENANCE_DIR,
+            deps=(benchmark_files,),
+            outs=(paths.PROVENANCE_DIR,),
+            params=PROVENANCE_PARAMS,
+            dir_outs=frozenset({paths.PROVENANCE_DIR}),
+            report=(Shown(paths.PROVENANCE_DIR, "provenance.rst", "Report", htmlindex="index.html"),),
+            orchestrators=frozenset({"snakemake"}),
         ),
     ]
 }
@@ -198,7 +274,7 @@ class Job:
 
     @property
     def name(self) -> str:
-        parts = [self.step] + [f"{k}{v}" if k in ("seed", "k") else str(v) for k, v in self.wildcards.items()]
+        parts = [self.step] + [f"{k}{v}" if k in NAMED_WILDCARDS else str(v) for k, v in self.wildcards.items()]
         return "_".join(parts)
 
 
@@ -239,14 +315,18 @@ def wildcard_values(step: Step, cfg: dict) -> list[dict]:
         "k": list(range(cfg["classifier"]["count"])),
         "variant": list(cfg["study"]["variants"]),
         "seed": list(cfg["study"]["seeds"]),
+        "draw": list(cfg["evaluation"]["extra_draws"]),
     }
     return [dict(zip(step.wildcards, combo, strict=True)) for combo in product(*(axes[w] for w in step.wildcards))]
 
 
-def jobs(cfg: dict, params_file: str = "params.yaml") -> list[Job]:
-    """Every job of the study, in step order: the DAG both orchestrators must agree on."""
+def jobs(cfg: dict, params_file: str = "params.yaml", orchestrator: str = "dvc") -> list[Job]:
+    """Every job of the study that ``orchestrator`` runs, in step order (the DAG both agree on,
+    plus Snakemake's provenance job when asked for "snakemake")."""
     out = []
     for step in STEPS.values():
+        if orchestrator not in step.orchestrators:
+            continue
         for wc in wildcard_values(step, cfg):
             out.append(
                 Job(
@@ -277,4 +357,5 @@ def dvc_yaml(cfg: dict, params_file: str = "params.yaml") -> dict:
 
 
 def final_targets(cfg: dict) -> list[str]:
-    return [o for j in jobs(cfg) if j.step == "report" for o in j.outs]
+    """Snakemake's ``rule all``: the report and the provenance page."""
+    return [o for j in jobs(cfg, orchestrator="snakemake") if j.step in ("report", "provenance") for o in j.outs]

@@ -18,6 +18,28 @@ from ganrepro.runtime import make_deterministic
 SAMPLE_SEED_OFFSET = 1_000_003  # sampling draws from its own stream, not training's
 
 
+def draw_seed(seed: int, draw: int = 0) -> int:
+    """The sampling seed of latent draw ``draw`` of training seed ``seed`` (draw 0: the sample step's).
+
+    Draw d uses (d + 1)·OFFSET + seed: distinct streams for every (seed, draw) below OFFSET seeds.
+    """
+    return SAMPLE_SEED_OFFSET * (draw + 1) + seed
+
+
+@torch.no_grad()
+def draw_images(g, latent: LatentSpec, n: int, gen: torch.Generator, dev: torch.device,
+                batch_size: int = 500) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` images of G (uint8) with their categorical (-1 when none) and continuous codes."""
+    images, cats, conts = [], [], []
+    for i in range(0, n, batch_size):
+        m = min(batch_size, n - i)
+        z = latent.sample(m, gen)
+        images.append(to_uint8(g(z.vec.to(dev))))
+        cats.append(np.full(m, -1, np.int64) if z.cat_idx is None else z.cat_idx.numpy())
+        conts.append(z.cont.numpy().astype(np.float32))
+    return np.concatenate(images), np.concatenate(cats), np.concatenate(conts)
+
+
 @torch.no_grad()
 def traversals_png(g, latent: LatentSpec, gen: torch.Generator, dev: torch.device, steps: int = 7) -> bytes:
     """Rows = categorical value, columns = one continuous code swept from -2 to 2, noise fixed."""
@@ -44,7 +66,7 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500) -> dict:
     ckpt = load_checkpoint(files.checkpoint)
     g, _, _ = models_from_checkpoint(ckpt, dev)
     latent = LatentSpec.from_run(ckpt["config"])
-    gen = make_deterministic(SAMPLE_SEED_OFFSET + ckpt["seed"], dev)
+    gen = make_deterministic(draw_seed(ckpt["seed"]), dev)
     if ckpt["status"] == "diverged":
         size = ckpt["image_size"]
         atomic.write_npz(files.samples, images=np.zeros((0, ckpt["channels"], size, size), np.uint8),
@@ -52,17 +74,8 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500) -> dict:
         atomic.write_bytes(files.grid, placeholder_png(f"{ckpt['variant']}: diverged"))
         atomic.write_bytes(files.traversals, placeholder_png(f"{ckpt['variant']}: diverged"))
         return {"status": "diverged", "n": 0}
-    images, cats, conts = [], [], []
-    n = ev["n_samples"]
-    with torch.no_grad():
-        for i in range(0, n, batch_size):
-            m = min(batch_size, n - i)
-            z = latent.sample(m, gen)
-            images.append(to_uint8(g(z.vec.to(dev))))
-            cats.append(np.full(m, -1, np.int64) if z.cat_idx is None else z.cat_idx.numpy())
-            conts.append(z.cont.numpy().astype(np.float32))
-    images = np.concatenate(images)
-    atomic.write_npz(files.samples, images=images, cat_codes=np.concatenate(cats), cont_codes=np.concatenate(conts))
+    images, cats, conts = draw_images(g, latent, ev["n_samples"], gen, dev, batch_size)
+    atomic.write_npz(files.samples, images=images, cat_codes=cats, cont_codes=conts)
     rows = ev["grid_rows"]
     atomic.write_bytes(files.grid, grid_png(images[: rows * rows], nrow=rows))
     atomic.write_bytes(files.traversals, traversals_png(g, latent, gen, dev))

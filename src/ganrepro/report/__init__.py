@@ -1,8 +1,10 @@
 """The comparison report: ``results/report/{index.html, report.md, *.csv, *.png, img/}``.
 
-A step like the others: it reads exactly the files the pipeline declared
-(``pipeline.report_inputs``), builds tables (``tables``) and figures (``figures``), and renders
-both pages from jinja2 templates (``render``).
+A step like the others: it reads exactly the files the pipeline declared (``pipeline.report_inputs``)
+into a ``Study`` (``study``), tests the study's claims (``claims``, on ``stats``), splits each
+metric's spread into its sources and checks rank stability (``variance``), builds tables
+(``tables``) and figures (``figures``), and renders both pages from jinja2 templates (``render``).
+``provenance`` adds what produced the report; the Snakemake-only provenance step uses it too.
 """
 
 from __future__ import annotations
@@ -13,85 +15,100 @@ from pathlib import Path
 from ganrepro import atomic
 from ganrepro.paths import ReportFiles
 from ganrepro.pipeline import ReportInputs
-from ganrepro.report import figures, render, tables
-
-# "Paper vs here" reference numbers (../shared/DESIGN.md); different data set and scale, shown
-# for orientation only.
-PAPER_ROWS = [
-    ("Real CIFAR-10 train, TF Inception, 50k samples, 10 splits (Salimans 2016)", "IS 11.24 ± 0.12"),
-    ("SN-GAN, CIFAR-10, standard CNN (Miyato 2018)", "IS 7.42 ± .08"),
-    ("SN-GAN hinge, CIFAR-10 (Miyato 2018)", "IS 7.58 ± .12"),
-    ("WGAN-GP, CIFAR-10 (Miyato 2018)", "IS 6.68 ± .06"),
-    ("Weight clipping, CIFAR-10 (Miyato 2018)", "IS 6.41 ± .11"),
-    ("InfoGAN, MNIST: categorical code as classifier (Chen 2016)", "≈ 5% error"),
-    ("Torch vs Keras Inception-v3 on CIFAR-10 (Barratt & Sharma 2018)", "IS 11.5% apart"),
-]
+from ganrepro.report import claims, figures, render, tables, variance
+from ganrepro.report.metrics import METRICS
+from ganrepro.report.provenance import report_provenance
+from ganrepro.report.study import VARIANCE_METRICS, load_study
 
 
-def build_report(sel: dict, inputs: ReportInputs, out_dir: Path) -> Path:
-    """Write the report into ``out_dir``; ``sel`` holds the declared keys (study, dataset, splits)."""
+def _pictures(study, inputs: ReportInputs, out: ReportFiles, rows: int) -> tuple[list[dict], list[dict]]:
+    """Sample grids beside their nearest training images (first seed), and the traversals of the
+    variants that train their codes (λ > 0)."""
+    import numpy as np
+
+    out.images.mkdir(parents=True, exist_ok=True)
+    train = np.load(inputs.prepared)["x_train"]
+    samples, traversals = [], []
+    for variant, seed, files in inputs.pictured:
+        grid, nearest = f"img/{variant}_seed{seed}_grid.png", f"img/{variant}_seed{seed}_nearest.png"
+        shutil.copyfile(files.grid, out.dir / grid)
+        images = np.load(files.samples)["images"]
+        entry = {"variant": variant, "seed": seed, "grid": grid, "nearest": None}
+        if len(images):
+            atomic.write_bytes(out.dir / nearest, figures.nearest_grid_png(images, train, rows))
+            entry["nearest"] = nearest
+        samples.append(entry)
+        config = study.summaries[(variant, seed)].get("config", {})
+        if config.get("lambda_cat", 0) > 0 or config.get("lambda_cont", 0) > 0:
+            trav = f"img/{variant}_seed{seed}_traversals.png"
+            shutil.copyfile(files.traversals, out.dir / trav)
+            traversals.append({"variant": variant, "seed": seed, "file": trav})
+    shutil.copyfile(inputs.gaming.grid, out.images / "gamed.png")
+    return samples, traversals
+
+
+def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: str = "params.yaml") -> Path:
+    """Write the report into ``out_dir``; ``sel`` holds the report step's declared params keys."""
     import pandas as pd
 
     out = ReportFiles(out_dir)
-    ds, splits, seeds = sel["data"]["dataset"], sel["evaluation"]["splits"], sel["study"]["seeds"]
-    head = tables.headline_split(splits)
-    runs, timing = tables.run_rows(inputs, splits), tables.timing_rows(inputs)
-    real_json = tables.read_json(inputs.real_scores)
-    real = tables.real_rows(real_json, splits)
-    summary = tables.summary_by_variant(runs, timing, splits)
-    classifiers = [tables.read_json(p) for p in inputs.classifier_metrics]
-    gaming = tables.read_json(inputs.gaming.scores)
-    toy = tables.read_json(inputs.toy)
+    study = load_study(sel, inputs)
+    head = study.head
+    summary, real = tables.summary_frame(study), tables.real_frame(study)
+    verdicts, verdict_parts = claims.evaluate(sel["claims"], study)
+    per_variant = variance.decompose(study.observations, VARIANCE_METRICS)
+    pooled = variance.pooled(per_variant) if not per_variant.empty else pd.DataFrame()
+    ranks = variance.rank_stability(study.observations, study.splits, head)
 
-    atomic.write_text(out.is_table, runs.to_csv(index=False))
-    atomic.write_text(out.real_table, real.to_csv(index=False))
-    atomic.write_text(out.summary_table, summary.drop(columns="train_s").to_csv(index=False))
-    atomic.write_text(out.timing_table, timing.to_csv(index=False))
+    for path, frame in ((out.is_table, study.runs), (out.real_table, real), (out.summary_table, summary),
+                        (out.verdict_table, verdict_parts), (out.variance_table, per_variant),
+                        (out.rank_table, ranks), (out.observations, study.observations),
+                        (out.timing_table, study.timing)):
+        atomic.write_text(path, frame.to_csv(index=False))
 
-    atomic.write_bytes(out.split_study, figures.split_study_png(runs, real, splits))
-    h_cat = tables.read_json(inputs.runs[0][2].summary)["code_entropy_cat"]
-    atomic.write_bytes(out.li_curves, figures.curves_png(
-        inputs, "li_cat", "L_I (categorical part), nats",
-        "Mutual-information lower bound during training (InfoGAN Fig. 1)", hline=h_cat or None))
-    atomic.write_bytes(out.d_loss_curves, figures.curves_png(inputs, "d_loss", "D loss", "Discriminator loss"))
-    out.images.mkdir(parents=True, exist_ok=True)
-    samples = []
-    for variant, seed, files in inputs.runs:
-        grid, trav = f"img/{variant}_seed{seed}_grid.png", f"img/{variant}_seed{seed}_traversals.png"
-        shutil.copyfile(files.grid, out.dir / grid)
-        shutil.copyfile(files.traversals, out.dir / trav)
-        if seed == seeds[0]:
-            samples.append({"variant": variant, "grid": grid, "traversals": trav})
-    shutil.copyfile(inputs.gaming.grid, out.images / "gamed.png")
+    logs = {(v, s): pd.read_csv(f.train_log) for v, s, f in inputs.runs}
+    h_cat = next((s.get("code_entropy_cat") for s in study.summaries.values()), None)
+    atomic.write_bytes(out.split_study, figures.split_study_png(study.runs, real, study.splits))
+    atomic.write_bytes(out.li_curves, figures.li_curves_png(logs, h_cat))
+    atomic.write_bytes(out.training_curves, figures.training_curves_png(logs, study.variants, study.seeds))
+    samples, traversals = _pictures(study, inputs, out, sel["evaluation"]["grid_rows"])
 
-    mem_copy = real_json["copied_train"]["memorisation"]
-    sections = [
-        ("Main table", f"Per variant, over seeds; IS with domain classifier k0 at {head} splits, "
-                       "contiguous splits, std ddof 0 (openai/improved-gan convention).",
-         tables.display_main(summary, len(seeds), head)),
-        ("Per run: IS at every split count", "mean ± std over splits (classifier k0).",
-         tables.display_per_run(runs, splits)),
-        ("Real-data reference rows", "Same N as the generated sets; uniform noise as a floor.",
-         tables.display_real(real, splits)),
-        ("Domain classifiers", "Trained on the data set's train split; differ only in seed.",
-         tables.display_classifiers(classifiers)),
-        ("IS can be gamed", f"{gaming['n']} inputs optimised against k0 by gradient ascent; maximum IS = "
-                            f"{gaming['max_is']:.0f}. A copy of the training set (memorisation) scores like real "
-                            f"data: median NN-distance ratio {tables.fmt(mem_copy['median_ratio'], 2)} "
-                            "(0 = exact copies).", tables.display_gaming(gaming, head)),
-        ("The 1-D toy (Barratt & Sharma)", "Mixture of N(-1, 2) and N(1, 2), Bayes-optimal classifier: "
-                                           "a generator emitting ±∞ reaches the maximum IS = 2.",
-         tables.display_toy(toy)),
-        ("Paper vs here", "Reference numbers from the papers (other data sets and scales).",
-         pd.DataFrame(PAPER_ROWS, columns=["paper setting", "paper number"])),
-    ]
+    rules_used = dict.fromkeys(c["rule"] for c in sel["claims"])
+    extra = sel["evaluation"]["extra_draws"]
+    design = (f"{len(study.seeds)} training seeds × {1 + len(extra)} latent draws × "
+              f"{sel['classifier']['count']} classifier seeds per variant")
     context = {
-        "dataset": ds, "variants": sel["study"]["variants"], "seeds": seeds,
-        "sections": [{"title": t, "note": n, "table": df} for t, n, df in sections],
-        "pictures": [(out.split_study.name, "IS against the number of splits"),
-                     (out.li_curves.name, "L_I over training, first seed of every variant"),
-                     (out.d_loss_curves.name, "Discriminator loss over training")],
-        "samples": samples, "gamed": "img/gamed.png",
+        "dataset": study.dataset, "variants": study.variants, "seeds": study.seeds, "head": head,
+        "verdicts": tables.display_verdicts(verdicts),
+        "rules": [(name, claims.rule_text(name)) for name in rules_used],
+        "counts": verdicts["verdict"].value_counts().to_dict() if len(verdicts) else {},
+        "summary": tables.display_summary(summary, real, study, tables.display_timing(study.timing)),
+        "metric_docs": [(METRICS[m].label, METRICS[m].doc) for m in ("IS", "MI", "FD", "code_error", "NN_ratio")],
+        "variance": tables.display_variance(pooled, variance.SOURCES), "design": design,
+        "ranks": tables.display_ranks(ranks, head),
+        "figures": [(out.split_study.name, "IS against the number of splits: mean over seeds per variant "
+                                           "(band: ± sd over seeds), real data in black."),
+                    (out.li_curves.name, "L_I over training (categorical part), mean over seeds per variant; "
+                                         "dashed: H(c), the bound's maximum."),
+                    (out.training_curves.name, "Every training-log column per variant (rows), seeds overlaid.")],
+        "samples": samples, "traversals": traversals, "gamed": "img/gamed.png",
+        "gaming_n": study.gaming["n"], "max_is": study.gaming["max_is"],
+        "details": [
+            ("Per run: IS at every split count", "IS mean ± sd over the splits (classifier k0, the sample "
+             "step's draw); MI with its bootstrap interval; gaps as defined under the summary.",
+             tables.display_per_run(study.runs, study.splits)),
+            ("Real-data reference rows", "Same N as the generated sets; uniform noise as a floor.",
+             tables.display_real(real, study.splits)),
+            ("Domain classifiers", "Trained on the data set's train split; they differ only in seed.",
+             tables.display_classifiers(study.classifiers)),
+            ("IS can be gamed", f"{study.gaming['n']} inputs optimised against k0 by gradient ascent, scored by "
+             f"every classifier; maximum IS = {study.gaming['max_is']:.0f}.",
+             tables.display_gaming(study.gaming, head)),
+            ("The 1-D toy (Barratt & Sharma)", "Mixture of N(-1, 2) and N(1, 2), Bayes-optimal classifier.",
+             tables.display_toy(study.toy)),
+        ],
+        "provenance": report_provenance(sel, study.summaries, study.timing, params_file),
+        "provenance_page": "../provenance/index.html",
     }
     atomic.write_text(out.markdown, render.markdown(context))
     atomic.write_text(out.index, render.html(context))
