@@ -22,16 +22,16 @@ window.addEventListener("load", () => {
   const images = [...document.images].map(i => ({src: i.getAttribute("src"), complete: i.complete,
     natural: [i.naturalWidth, i.naturalHeight], shown: [Math.round(box(i).width), Math.round(box(i).height)]}));
   const tables = [...document.querySelectorAll("table")].map(t => ({rows: t.rows.length,
-    cells: [...t.querySelectorAll("td")].length, empty_cells: [...t.querySelectorAll("td")].filter(c => !c.textContent.trim()).length,
+    cells: [...t.querySelectorAll("td")].length,
     shown: [Math.round(box(t).width), Math.round(box(t).height)],
     header: [...t.querySelectorAll("th")].map(h => h.textContent)}));
   const out = document.createElement("pre");
-  out.id = "%s";
+  out.id = "CHECK_ID";
   out.textContent = JSON.stringify({title: document.title, images, tables,
     height: document.documentElement.scrollHeight, width: document.documentElement.scrollWidth});
   document.body.appendChild(out);
 });
-</script>""" % CHECK_ID
+</script>""".replace("CHECK_ID", CHECK_ID)
 
 
 def chromium() -> str | None:

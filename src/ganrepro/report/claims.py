@@ -29,6 +29,7 @@ class Part:
     verdict: str
     interval: Interval | None = None
     note: str = ""
+    estimate: str = "Δ"  # what the interval is of: a difference (Δ) or a mean
 
 
 Rule = Callable[[dict, Study], list[Part]]
@@ -57,8 +58,8 @@ def describe(name: str, s: Sample | None) -> str:
         return f"{name} {s.mean:.6g} (closed form)"
     if s.n == 0:
         return f"{name}: no completed run"
-    sd = f" ± {num(s.sd)}" if s.n > 1 else ""
-    return f"{name} {num(s.mean)}{sd} (n = {s.n} {s.unit})"
+    sd = f" ± {num(s.sd, 2)}" if s.n > 1 else ""
+    return f"{name} {num(s.mean, 4)}{sd} (n = {s.n} {s.unit})"
 
 
 def interval_text(iv: Interval, what: str = "Δ") -> str:
@@ -71,7 +72,7 @@ def part_text(p: Part) -> str:
     if p.verdict == stats.NOT_TESTED:
         return f"{p.test}: not tested{note}"
     if p.interval is not None:
-        return f"{p.test}: {interval_text(p.interval)}{note}"
+        return f"{p.test}: {interval_text(p.interval, p.estimate)}{note}"
     return f"{p.test}: {p.note or 'fewer than 2 units, no interval'}"
 
 
@@ -102,7 +103,7 @@ def better(claim: dict, study: Study) -> list[Part]:
 @RULES.register("threshold")
 def threshold(claim: dict, study: Study) -> list[Part]:
     """The one-sample 95% t interval of the mean over training seeds lies above the threshold for
-    each subject listed under ``above`` and below it for each under ``below`` → holds; on the wrong
+    each subject listed under above and below it for each under below → holds; on the wrong
     side → does not hold; straddles it → inconclusive."""
     m, t = claim["metric"], claim["threshold"]
     parts = []
@@ -115,7 +116,7 @@ def threshold(claim: dict, study: Study) -> list[Part]:
                 continue
             iv = stats.mean_interval(s)
             verdict = stats.sign_verdict(iv, t) if side == "above" else stats.sign_verdict(_flip(iv), -t)
-            parts.append(Part(test, verdict, iv))
+            parts.append(Part(test, verdict, iv, estimate="mean"))
     return parts
 
 
@@ -182,15 +183,23 @@ def numbers_text(claim: dict, study: Study) -> str:
         for m in (m1, m2):
             s = Sample.of(runs[column(m)].astype(float)) if column(m) in runs else None
             out.append(describe(m, Sample(s.mean, s.sd, s.n, s.values, "runs") if s else None))
-        return " · ".join(out)
+        return "\n".join(out)
     m = claim["metric"]
-    return " · ".join(describe(n, subject_sample(study, n, m)) for n in _subjects(claim))
+    return "\n".join(describe(n, subject_sample(study, n, m)) for n in _subjects(claim))
 
 
 def setting_text(claim: dict, study: Study) -> str:
+    """Where this study's numbers come from (the paper's setting is in the claim's ``paper``)."""
+    names = _subjects(claim)
+    if names and all(n.startswith("toy_") for n in names):
+        return "1-D toy: N(-1, 2) + N(1, 2), Bayes-optimal classifier, closed form"
     metrics = claim.get("metrics") or [claim["metric"]]
-    labels = ", ".join(metric(m).label if m != "IS" else f"IS@{study.head}" for m in metrics)
-    return f"{study.dataset}; {labels}; classifier k0; seeds {', '.join(map(str, study.seeds))}"
+    labels = ", ".join(f"IS@{study.head}" if m == "IS" else metric(m).label for m in metrics)
+    if names and all(n in REFERENCES for n in names):
+        n = study.gaming["n"] if any(x.startswith("gam") for x in names) else study.real["n"]["test"]
+        return f"{study.dataset}; {labels}, one value per split; classifier k0; N = {n}"
+    n = study.runs["n_samples"].max() if "n_samples" in study.runs else "?"
+    return f"{study.dataset}; {labels}; classifier k0; N = {n} samples; training seeds {', '.join(map(str, study.seeds))}"
 
 
 def evaluate(claims: list[dict], study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -201,7 +210,7 @@ def evaluate(claims: list[dict], study: Study) -> tuple[pd.DataFrame, pd.DataFra
         verdict = stats.combine([p.verdict for p in result])
         rows.append({"claim": claim["claim"], "paper": claim["paper"], "setting here": setting_text(claim, study),
                      "this run": numbers_text(claim, study),
-                     "statistic": "; ".join(part_text(p) for p in result),
+                     "statistic": "\n".join(part_text(p) for p in result),
                      "rule": claim["rule"], "verdict": verdict})
         for p in result:
             iv = p.interval

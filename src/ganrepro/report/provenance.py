@@ -74,9 +74,10 @@ def machine() -> dict:
 
 def report_provenance(sel: dict, summaries: dict, timing: pd.DataFrame, params_file: str) -> dict:
     """The report page's block: machine state plus the training devices and wall time of the runs."""
-    devices = sorted({f"{s['provenance'].get('device')} ({s['provenance'].get('device_name')})"
-                      for s in summaries.values() if "provenance" in s})
-    commits = sorted({str(s["provenance"].get("git_commit")) for s in summaries.values() if "provenance" in s})
+    recorded = [s["provenance"] for s in summaries.values() if "provenance" in s]
+    devices = sorted({p.get("device") if p.get("device_name") in (None, p.get("device")) else
+                      f"{p.get('device')} ({p.get('device_name')})" for p in recorded})
+    commits = sorted({p.get("git_commit") or "not recorded" for p in recorded})
     return {**machine(), "params_file": params_file, "config_hash": config_hash(sel, summaries),
             "train_devices": devices, "train_commits": commits,
             "train_seconds": float(timing["train_s"].sum()), "train_runs": len(timing)}

@@ -8,10 +8,14 @@ HTML, so a variant name or a claim's text can never inject markup.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import jinja2
 import pandas as pd
+
+# A cell that reads as a number (possibly "± sd", "[lo, hi]", "%", "a / b") is right-aligned; text is left-aligned.
+NUMERIC = re.compile(r"^[▲\s]*[-+−]?(\d[\d.,e+−-]*|–)(\s*(±|/)\s*[\d.e+−-]+)?\s*(%|\[[^\]]*\]|\([^)]*\))?$")
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class Table:
         for i, values in enumerate(self.frame.itertuples(index=False)):
             cells = []
             for col, value in zip(self.frame.columns, values, strict=True):
-                cls = []
+                cls = [] if NUMERIC.match(str(value)) or str(value) == "" else ["txt"]
                 if (i, col) in self.best:
                     cls.append("best")
                 if col == self.verdict_column:
@@ -42,7 +46,7 @@ class Table:
 
 
 def _md_cell(cell: dict) -> str:
-    text = cell["text"].replace("|", "\\|").replace("\n", " ")
+    text = cell["text"].replace("|", "\\|").replace("\n", "<br>")
     return f"**{text}**" if cell["best"] or cell["cls"].startswith("v-") else text
 
 

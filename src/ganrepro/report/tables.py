@@ -112,7 +112,8 @@ def display_summary(summary: pd.DataFrame, real: pd.DataFrame, study: Study, tra
 
 
 def _is_cells(frame: pd.DataFrame, splits: list[int]) -> dict:
-    return {f"IS@{s}": [pm(m, sd, 2) for m, sd in zip(frame[f"IS_{s}"], frame[f"IS_{s}_sd"], strict=True)]
+    """IS mean ± sd over the splits (one split: no sd)."""
+    return {f"IS@{s}": [pm(m, sd if s > 1 else None, 2) for m, sd in zip(frame[f"IS_{s}"], frame[f"IS_{s}_sd"], strict=True)]
             for s in splits}
 
 
