@@ -42,7 +42,7 @@ def li_curves_png(logs: dict[tuple[str, int], pd.DataFrame], h_cat: float | None
     fig = new_figure((7.5, 4.2))
     ax = fig.subplots()
     for variant in dict.fromkeys(v for v, _ in logs):
-        frames = [log for (v, _), log in logs.items() if v == variant and len(log)]
+        frames = [log for (v, _), log in logs.items() if v == variant and len(log) and "li_cat" in log]
         if frames:
             mean = pd.concat([f.set_index("iteration")["li_cat"] for f in frames], axis=1).mean(axis=1)
             ax.plot(mean.index, mean.rolling(3, min_periods=1).mean(), lw=1.3, label=variant)

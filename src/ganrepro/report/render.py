@@ -47,7 +47,8 @@ class Table:
 
 def _md_cell(cell: dict) -> str:
     text = cell["text"].replace("|", "\\|").replace("\n", "<br>")
-    return f"**{text}**" if cell["best"] or cell["cls"].startswith("v-") else text
+    verdict = any(c.startswith("v-") for c in cell["cls"].split())
+    return f"**{text}**" if cell["best"] or verdict else text
 
 
 def md_table(table: Table) -> str:
