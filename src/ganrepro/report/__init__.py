@@ -83,7 +83,8 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         "rules": [(name, claims.rule_text(name)) for name in rules_used],
         "counts": verdicts["verdict"].value_counts().to_dict() if len(verdicts) else {},
         "summary": tables.display_summary(summary, real, study, tables.display_timing(study.timing)),
-        "metric_docs": [(METRICS[m].label, METRICS[m].doc) for m in ("IS", "MI", "FD", "code_error", "NN_ratio")],
+        "metric_docs": [(METRICS[m].label, METRICS[m].doc) for m in ("IS", "MI", "FD", "NN_ratio")]
+        + [("code accuracy", "1 − code error: " + METRICS["code_error"].doc)],
         "variance": tables.display_variance(pooled, variance.SOURCES), "design": design,
         "ranks": tables.display_ranks(ranks, head),
         "figures": [(out.split_study.name, "IS against the number of splits: mean over seeds per variant "
