@@ -34,7 +34,9 @@ def study() -> Study:
     rows.append({"variant": "dcgan", "seed": 3, "status": "diverged", "IS": np.nan})
     real = {name: {"classifiers": {"k0": _is_entry(mean, 0.2)}} for name, mean in
             (("train", 8.02), ("test", 8.0), ("uniform_noise", 1.1))}
-    gaming = {"attacked": "k0", "gamed": {"k0": _is_entry(9.5, 0.1)}, "real_test_same_n": {"k0": _is_entry(8.0, 0.3)}}
+    real["n"] = {"train": 500, "test": 500, "uniform_noise": 500}
+    gaming = {"n": 50, "attacked": "k0", "gamed": {"k0": _is_entry(9.5, 0.1)},
+              "real_test_same_n": {"k0": _is_entry(8.0, 0.3)}}
     toy = {"pm_infinity": {"is": 1.9999999999999996, "mi": 0.69}, "true_data": {"is": 1.22, "mi": 0.2}}
     return Study(dataset="fashion_mnist", variants=list(IS), seeds=[0, 1, 2, 3], splits=[1, 10],
                  runs=pd.DataFrame(rows), observations=pd.DataFrame(), timing=pd.DataFrame(), real=real,
@@ -95,6 +97,7 @@ def test_paired_uses_the_same_runs(study):
 def test_references_over_splits(study):
     rows, parts = verdict({"rule": "better", "metric": "IS", "subjects": ["gamed", "gaming_real_test"]}, study)
     assert rows.loc[0, "verdict"] == HOLDS and "(n = 10 splits)" in rows.loc[0, "this run"]
+    assert rows.loc[0, "setting here"] == "fashion_mnist; IS@10, one value per split; classifier k0; N = 50"
     rows, _ = verdict({"rule": "equivalent", "metric": "IS", "subjects": ["real_train", "real_test"], "margin_pct": 5}, study)
     assert rows.loc[0, "verdict"] == HOLDS  # 8.02 vs 8.0, sd 0.2 over 10 splits: inside ± 0.4
     rows, _ = verdict({"rule": "equivalent", "metric": "IS", "subjects": ["uniform_noise", "real_test"],
