@@ -10,7 +10,7 @@ export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data-package slurm-packages reproduce test test-fast lint dvc-yaml clean
+.PHONY: setup data-package slurm-packages browser reproduce test test-fast lint dvc-yaml clean
 
 setup: $(STAMP) data-package
 
@@ -34,6 +34,15 @@ slurm-packages:
 	  else echo "note: apt-get not found; tests/test_slurm.py will fail without:$$missing"; fi; \
 	fi
 
+# Debian's chromium: the report's browser test opens results/report/index.html headless, offline.
+browser:
+	@if ! command -v chromium >/dev/null; then \
+	  if command -v apt-get >/dev/null; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
+	  else echo "note: apt-get not found; the report's browser test will be skipped"; fi; \
+	fi
+
 $(STAMP): pyproject.toml requirements/base.txt requirements/constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
@@ -49,7 +58,7 @@ reproduce: setup
 PYTEST = rc=0; $(PY) -m pytest -q $(1) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
-test: setup slurm-packages
+test: setup slurm-packages browser
 	$(call PYTEST,)
 
 # The developer's loop: everything but the tests marked slow (pipeline and training runs).

@@ -18,6 +18,9 @@ CFG = load_params(PARAMS_FILE)
 if CFG.get("inception") and not P.inception_enabled(CFG):
     print("warning: " + P.inception_status(CFG)[1], file=sys.stderr)
 
+# `snakemake --report report.html`: outputs marked in pipeline.Step.report, captions in workflow/report/.
+report: "workflow/report/workflow.rst"
+
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/steps.smk"

@@ -54,13 +54,23 @@ def dvc_name(rule: str, wildcards: dict) -> str:
     return f"{rule}@{'-'.join(looped)}" if looped else rule
 
 
+def after_training(variant: str, seed: int, cfg: dict) -> set[str]:
+    """The stages one run's training job feeds (by DVC stage name): sample, score, its extra draws."""
+    return ({f"{step}@{variant}-{seed}" for step in ("train", "sample", "score")}
+            | {f"redraw@{variant}-{seed}-{d}" for d in cfg["evaluation"]["extra_draws"]})
+
+
+SNAKEMAKE_ONLY = {name for name, step in pipeline.STEPS.items() if "dvc" not in step.orchestrators}
+
+
 def snakemake_plan(work: Path) -> set[str]:
-    """The jobs `snakemake -n` would run, by DVC stage name (rule `all` left out)."""
+    """The jobs `snakemake -n` would run, by DVC stage name (rule `all` and Snakemake's own
+    provenance step, which reads every job's benchmark file, left out)."""
     out = snakemake(work, "-n")
     plan = set()
     for block in re.split(r"\n(?=(?:localrule|rule) \w+:)", out):
         m = re.match(r"(?:localrule|rule) (\w+):", block)
-        if m and m.group(1) != "all":
+        if m and m.group(1) != "all" and m.group(1) not in SNAKEMAKE_ONLY:
             w = re.search(r"^\s+wildcards: (.*)$", block, re.M)
             pairs = dict(p.split("=", 1) for p in w.group(1).split(", ")) if w else {}
             plan.add(dvc_name(m.group(1), pairs))
@@ -184,7 +194,7 @@ def code_edits(restored) -> dict:
 
 def test_editing_the_loss_code_reruns_every_training_job_and_what_follows(study, code_edits):
     edit = code_edits["losses"]
-    trained = {f"{step}@{v}-{s}" for step in ("train", "sample", "score") for v, s in study["runs"]}
+    trained = set().union(*(after_training(v, s, study["cfg"]) for v, s in study["runs"]))
     assert edit["snakemake"] == trained | {"report"}
     changed, plan = edit["dvc"]
     assert set(changed) == {f"train@{v}-{s}" for v, s in study["runs"]}
@@ -263,12 +273,12 @@ def test_dvc_commit_records_what_snakemake_built(study, snakemake_then_dvc):
                 assert out["md5"] == same["md5"], out["path"]
 
 
-def test_one_parameter_change_reruns_that_variant_and_what_follows(snakemake_then_dvc):
+def test_one_parameter_change_reruns_that_variant_and_what_follows(study, snakemake_then_dvc):
     r = snakemake_then_dvc
     changed, plan = r["param_plan"]
     assert changed == {f"train@sngan-{i}": [{"changed deps": {"params.yaml": {"variants.sngan": "modified"}}}]
                        for i in (0, 1)}
-    expected = {f"{s}@sngan-{i}" for s in ("train", "sample", "score") for i in (0, 1)} | {"report"}
+    expected = after_training("sngan", 0, study["cfg"]) | after_training("sngan", 1, study["cfg"]) | {"report"}
     assert plan == expected  # DVC's graph from the changed stages
     assert r["param_ran"] == expected
     changed = {k for k in r["A"] if r["B"][k] != r["A"][k]}
@@ -282,13 +292,13 @@ def test_git_checkout_and_dvc_checkout_go_back_without_training(snakemake_then_d
     assert r["back"] == r["A"]
 
 
-def test_exp_run_runs_one_changed_variant(snakemake_then_dvc):
+def test_exp_run_runs_one_changed_variant(study, snakemake_then_dvc):
     """The experiment reproduces sngan's stages and the report, nothing else (from DVC's run cache:
     the same change ran above, so no training happens and the outputs are B's)."""
     out = snakemake_then_dvc["exp"]
     unchanged = set(re.findall(r"Stage '([^']+)' didn't change, skipping", out))
     reproduced = set(re.findall(r"Stage '([^']+)' is cached - skipping run", out)) | ran(out)
-    assert reproduced == {f"{s}@sngan-{i}" for s in ("train", "sample", "score") for i in (0, 1)} | {"report"}
+    assert reproduced == after_training("sngan", 0, study["cfg"]) | after_training("sngan", 1, study["cfg"]) | {"report"}
     assert not reproduced & unchanged and len(unchanged) > 40
     assert snakemake_then_dvc["C"] == snakemake_then_dvc["B"]
 

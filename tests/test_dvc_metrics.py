@@ -8,12 +8,6 @@ import pytest
 
 from ganrepro import headline, metrics
 from ganrepro.evaluate import _classifier_scores
-from ganrepro.report.tables import headline_split as report_headline_split
-
-
-@pytest.mark.parametrize("splits", [[1, 10], [1, 2, 5, 10, 20, 50, 100], [1, 5], [7]])
-def test_headline_split_is_the_reports(splits):
-    assert str(headline.headline_split(splits)) == report_headline_split(splits)
 
 
 def test_metrics_are_the_k0_numbers_of_scores_json():

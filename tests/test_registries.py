@@ -24,6 +24,8 @@ from ganrepro.models.dcgan import Discriminator
 from ganrepro.optimizers import OPTIMIZERS
 from ganrepro.penalties import PENALTIES, PenaltyInputs
 from ganrepro.registry import Registry
+from ganrepro.report.claims import RULES
+from ganrepro.report.metrics import METRICS, REFERENCES
 
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())
 TRAIN = SCHEMA["$defs"]["train_options"]["properties"]
@@ -37,7 +39,11 @@ TRAIN = SCHEMA["$defs"]["train_options"]["properties"]
     (DATASETS, SCHEMA["properties"]["data"]["properties"]["dataset"]["enum"]),
     (ARCHITECTURES, TRAIN["architecture"]["enum"]),
     (EXTENSIONS, TRAIN["extensions"]["items"]["enum"]),
-], ids=["loss", "penalty", "d_norm", "optimizer", "dataset", "architecture", "extension"])
+    (RULES, SCHEMA["$defs"]["claim"]["properties"]["rule"]["enum"]),
+    (METRICS, SCHEMA["$defs"]["metric"]["anyOf"][0]["enum"]),
+    (REFERENCES, SCHEMA["$defs"]["reference_subject"]["enum"]),
+], ids=["loss", "penalty", "d_norm", "optimizer", "dataset", "architecture", "extension", "claim_rule", "metric",
+        "reference_subject"])
 def test_schema_enum_equals_registry(registry, enum):
     assert list(registry) == list(enum), "the schema and the registry list different names"
 

@@ -85,6 +85,14 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_redraw(args) -> int:
+    from ganrepro.evaluate import score_draw
+
+    score_draw(_step_params(args, "redraw"), Path(args.run), args.draw, Path(args.data), _paths(args.classifiers),
+               Path(args.out))
+    return 0
+
+
 def cmd_score_real(args) -> int:
     from ganrepro.evaluate import score_real
 
@@ -123,10 +131,17 @@ def cmd_toy(args) -> int:
 
 def cmd_report(args) -> int:
     from ganrepro.pipeline import report_inputs
-    from ganrepro.report import build_report
+    from ganrepro.report.build import build_report
 
     sel = _step_params(args, "report")
-    print(f"report: {build_report(sel, report_inputs(sel), Path(args.out))}")
+    print(f"report: {build_report(sel, report_inputs(sel), Path(args.out), args.params)}")
+    return 0
+
+
+def cmd_provenance(args) -> int:
+    from ganrepro.report.provenance import build_provenance
+
+    print(f"provenance: {build_provenance(_step_params(args, 'provenance'), Path(args.out), args.params)}")
     return 0
 
 
@@ -198,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("--variant", req), ("--seed", {"type": int, **req}), data, out)
     add("sample", cmd_sample, "generate samples, a grid and latent traversals", ("--run", req))
     add("score", cmd_score, "IS at every split count, MI, FID, code accuracy, memorisation", ("--run", req), data, classifiers)
+    add("redraw", cmd_redraw, "another latent draw from a run's checkpoint, scored (IS, MI, FID per classifier)",
+        ("--run", req), ("--draw", {"type": int, **req}), data, classifiers, out)
     add("score-real", cmd_score_real, "reference rows: real train/test data and noise", data, classifiers, out)
     add("game", cmd_game, "optimise inputs against a classifier (IS can be gamed)", data, classifiers, out)
     add("inception-stats", cmd_inception_stats, "ImageNet Inception-v3: FID statistics of the train split, real-data IS/FID",
@@ -206,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--run", req), ("--stats", {"required": True, "help": "the train_stats.npz of inception-stats"}))
     add("toy", cmd_toy, "the 1-D toy of 'A Note on the Inception Score'", out, params=False)
     add("report", cmd_report, "the comparison report (Markdown, HTML, CSV)", out)
+    add("provenance", cmd_provenance, "per-job wall time and peak memory from Snakemake's benchmark files", out)
     add("inception-probs", cmd_inception_probs, "Inception-v3 (ImageNet) class probabilities of samples.npz",
         ("--samples", {"required": True, "help": "a samples.npz written by the sample step"}),
         ("--weights", {"default": "weights/inception_v3_google-0cc3c7bd.pth",

@@ -137,6 +137,27 @@ def semantic_problems(cfg: dict) -> list[str]:
         ):
             problems.append(f"{key}: an InfoGAN weight λ > 0 needs the matching code (codes.*) > 0")
         problems += mechanism_problems(run, key)
+    return problems + claim_problems(cfg)
+
+
+def claim_problems(cfg: dict) -> list[str]:
+    """Each claim names defined variants or reference sets, and split counts the study computes.
+
+    A defined variant left out of ``study.variants`` is fine: its claims read "not tested".
+    """
+    problems = []
+    references = set(_schema()["$defs"]["reference_subject"]["enum"])
+    splits = cfg["evaluation"]["splits"]
+    for i, claim in enumerate(cfg["claims"]):
+        key = f"claims.{i}"
+        for field in ("subjects", "above", "below"):
+            for name in claim.get(field, []):
+                if name not in cfg["variants"] and name not in references:
+                    problems.append(f"{key}.{field}: '{name}' is neither a variant defined under variants nor a "
+                                    f"reference set ({', '.join(sorted(references))})")
+        for metric in [claim.get("metric")] + claim.get("metrics", []):
+            if metric and metric.startswith("IS@") and int(metric[3:]) not in splits:
+                problems.append(f"{key}.metric: {metric} needs {metric[3:]} in evaluation.splits {splits}")
     return problems
 
 

@@ -101,8 +101,10 @@ def dvc_yaml(cfg: dict) -> dict:
 
 
 def enabled_steps(cfg: dict) -> list[Step]:
-    """The steps with jobs under ``cfg`` (the Inception stage only with its weights file present)."""
-    return [step for step in pipeline.STEPS.values() if step.enabled is None or step.enabled(cfg)]
+    """DVC's steps with jobs under ``cfg`` (the Inception stage only with its weights file present;
+    not Snakemake's provenance step, which reads Snakemake's benchmark files)."""
+    return [step for step in pipeline.STEPS.values()
+            if "dvc" in step.orchestrators and (step.enabled is None or step.enabled(cfg))]
 
 
 def _describe(step: Step, st: dict) -> list[str]:

@@ -18,7 +18,7 @@ from ganrepro.data import load_prepared
 from ganrepro.errors import MissingInput
 from ganrepro.images import grid_png, to_float_images
 from ganrepro.models import load_checkpoint, models_from_checkpoint
-from ganrepro.paths import GamingFiles, RunFiles
+from ganrepro.paths import DrawFiles, GamingFiles, RunFiles
 from ganrepro.runtime import device as pick_device
 from ganrepro.runtime import make_deterministic
 
@@ -45,12 +45,11 @@ def _nn_distances(images: np.ndarray, train: np.ndarray) -> np.ndarray:
     return metrics.nearest_neighbour_distances(flat(images), flat(train))
 
 
-def score_images(image_sets: dict[str, np.ndarray], data: dict, classifier_paths: list[str], ev: dict,
-                 dev) -> tuple[dict[str, dict], dict]:
-    """IS at every split count, MI, FID (per classifier) and the memorisation check, for each named
-    image set (a run's raw samples, and its EMA generator's); what the sets share (classifiers, the
-    real reference features and distances) is computed once. Returns (scores by set, probabilities
-    by set and classifier, keyed ``{set}_k{k}``)."""
+def classifier_scores(image_sets: dict[str, np.ndarray], data: dict, classifier_paths: list[str], ev: dict,
+                      dev) -> tuple[dict[str, dict], dict]:
+    """Per image set and classifier k: IS at every split count, MI with its bootstrap interval, FID to
+    real test images. The classifiers and the real reference features are computed once for all
+    sets. Returns (per set: per classifier scores, probabilities keyed ``{set}_k{k}``)."""
     per: dict[str, dict] = {name: {} for name in image_sets}
     cache = {}
     n = max(len(images) for images in image_sets.values())
@@ -64,6 +63,16 @@ def score_images(image_sets: dict[str, np.ndarray], data: dict, classifier_paths
             entry["fid_test"] = metrics.frechet_distance(out["features"], ref["features"][: len(images)])
             per[name][f"k{k}"] = entry
             cache[f"{name}_k{k}"] = out["probs"]
+    return per, cache
+
+
+def score_images(image_sets: dict[str, np.ndarray], data: dict, classifier_paths: list[str], ev: dict,
+                 dev) -> tuple[dict[str, dict], dict]:
+    """IS at every split count, MI, FID (per classifier) and the memorisation check, for each named
+    image set (a run's raw samples, and its EMA generator's); what the sets share (classifiers, the
+    real reference features and distances) is computed once. Returns (scores by set, probabilities
+    by set and classifier, keyed ``{set}_k{k}``)."""
+    per, cache = classifier_scores(image_sets, data, classifier_paths, ev, dev)
     m = ev["memorisation_samples"]
     test_nn = _nn_distances(data["x_test"][:m], data["x_train"])
     splits = [str(s) for s in ev["splits"]]
@@ -116,6 +125,35 @@ def _write_scores(files: RunFiles, result: dict, splits: list[int]) -> None:
     atomic.write_json(files.metrics, headline.metrics(result, splits))
     atomic.write_text(files.is_splits, headline.is_by_splits_csv(result))
     atomic.write_json(files.scores, result)
+
+
+def score_draw(sel: dict, run_dir: Path, draw: int, data_path: Path, classifier_paths: list[str], out_dir: Path) -> dict:
+    """Another latent draw from the run's checkpoint (sampling seed ``draw``), scored like draw 0.
+
+    What the report needs to split a metric's spread into training seed, evaluation-sample seed
+    and classifier seed: IS at every split count, MI and FID per classifier. Nothing else is
+    computed or kept (no samples file, pictures, memorisation or code metrics), so a draw is cheap.
+    """
+    from ganrepro.latent import LatentSpec
+    from ganrepro.sample import draw_images, draw_seed
+
+    ev = sel["evaluation"]
+    files, out = RunFiles(run_dir), DrawFiles(out_dir)
+    dev = pick_device()
+    ckpt = load_checkpoint(files.checkpoint)
+    result = {"variant": ckpt["variant"], "seed": ckpt["seed"], "draw": draw, "status": ckpt["status"],
+              "sampling_seed": draw_seed(ckpt["seed"], draw)}
+    if ckpt["status"] == "diverged":
+        atomic.write_json(out.scores, result)
+        return result
+    g, _, _ = models_from_checkpoint(ckpt, dev)
+    gen = make_deterministic(result["sampling_seed"], dev)
+    images, *_ = draw_images(g, LatentSpec.from_run(ckpt["config"]), ev["n_samples"], gen, dev)
+    result["n_samples"] = int(len(images))
+    per, _ = classifier_scores({"raw": images}, load_prepared(data_path), classifier_paths, ev, dev)
+    result["classifiers"] = per["raw"]
+    atomic.write_json(out.scores, result)
+    return result
 
 
 @torch.no_grad()

@@ -15,11 +15,13 @@ PREPARED = "data/prepared/{dataset}.npz"
 CLASSIFIER_DIR = "results/classifiers/{dataset}/k{k}"
 RUNS = "results/runs"
 RUN_DIR = RUNS + "/{variant}/seed{seed}"
+DRAW_DIR = RUN_DIR + "/draw{draw}"  # another latent draw from the run's checkpoint (evaluation-sample seed)
 REAL_SCORES = "results/real/{dataset}/scores.json"
 GAMING_DIR = "results/gaming/{dataset}"
 INCEPTION_DIR = "results/inception/{dataset}"  # the ImageNet Inception stage's cached train statistics
 TOY = "results/toy/toy_1d.json"
 REPORT_DIR = "results/report"
+PROVENANCE_DIR = "results/provenance"  # Snakemake runs only: every job's benchmark file, summarised
 LOG_DIR = "logs"
 BENCHMARK_DIR = "logs/benchmarks"
 
@@ -61,6 +63,12 @@ class RunFiles(Files):
     }
 
 
+class DrawFiles(Files):
+    """One extra latent draw of a run (``redraw`` step): its scores only, no pictures or samples kept."""
+
+    NAMES = {"scores": "scores.json"}
+
+
 class ClassifierFiles(Files):
     NAMES = {"model": "model.pt", "metrics": "metrics.json"}
 
@@ -76,11 +84,21 @@ class GamingFiles(Files):
 
 
 class ReportFiles(Files):
+    """The report step's directory: pages, CSV tables (byte-reproducible but timing_table), figures."""
+
     NAMES = {"index": "index.html", "markdown": "report.md", "is_table": "is_table.csv",
              "real_table": "real_table.csv", "summary_table": "summary_table.csv",
+             "verdict_table": "verdict_table.csv", "variance_table": "variance_table.csv",
+             "rank_table": "rank_table.csv", "observations": "observations.csv",
              "timing_table": "timing_table.csv", "inception_table": "inception_table.csv",
              "split_study": "split_study.png",
-             "li_curves": "li_curves.png", "d_loss_curves": "d_loss_curves.png", "images": "img"}
+             "li_curves": "li_curves.png", "training_curves": "training_curves.png", "images": "img"}
+
+
+class ProvenanceFiles(Files):
+    """The provenance step's directory (Snakemake only): per-job wall time and peak memory."""
+
+    NAMES = {"index": "index.html", "jobs": "jobs.csv"}
 
 
 def fill(template: str, **wildcards) -> str:

@@ -13,6 +13,10 @@ else. A key ending in ``?`` is optional: declared (and passed) when the params h
 and present). Besides its data, each step depends on the source it runs: ``ganrepro.codedeps``
 reads that list from the imports of the step's CLI subcommand (the orchestrators add it; nothing
 here imports codedeps, so it is no step's code).
+
+One step is Snakemake's alone: ``provenance`` reads every job's ``benchmark:`` file (wall time,
+peak memory), which only Snakemake writes; dvc.yaml leaves it out (``Step.orchestrators``).
+``Step.report`` marks the outputs Snakemake's native report (``snakemake --report``) shows.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ from pathlib import Path
 
 from ganrepro import paths
 from ganrepro.config import select
-from ganrepro.paths import ClassifierFiles, GamingFiles, InceptionFiles, RunFiles
+from ganrepro.paths import ClassifierFiles, DrawFiles, GamingFiles, InceptionFiles, RunFiles
 
-RUN, PREPARED, CLASSIFIER = paths.RUN_DIR, paths.PREPARED, paths.CLASSIFIER_DIR
+RUN, PREPARED, CLASSIFIER, DRAW = paths.RUN_DIR, paths.PREPARED, paths.CLASSIFIER_DIR, paths.DRAW_DIR
 run_file = lambda role: RunFiles.template(RUN, role)  # noqa: E731
 inception_file = lambda role: InceptionFiles.template(paths.INCEPTION_DIR, role)  # noqa: E731
+BOTH = frozenset({"snakemake", "dvc"})
+# Wildcards shown with their name in job names and log files: seed0, k1, draw1.
+NAMED_WILDCARDS = ("seed", "k", "draw")
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ AXES: dict[str, Axis] = {
     "variant": Axis(lambda cfg: list(cfg["study"]["variants"]), "study.variants"),
     "seed": Axis(lambda cfg: list(cfg["study"]["seeds"]), "study.seeds"),
     "k": Axis(lambda cfg: list(range(cfg["classifier"]["count"]))),  # DVC's templating has no range()
+    "draw": Axis(lambda cfg: list(cfg["evaluation"]["extra_draws"]), "evaluation.extra_draws"),
 }
 
 
@@ -60,6 +68,17 @@ class Inputs:
 
 
 Dep = str | Inputs
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An output in Snakemake's native report: caption (reStructuredText file under workflow/report/),
+    category; a directory output names the page the report opens (``htmlindex``)."""
+
+    out: str
+    caption: str
+    category: str
+    htmlindex: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,8 @@ class Step:
     threads: int = 1
     resources: tuple[tuple[str, int], ...] = ()
     enabled: Callable[[dict], bool] | None = None
+    report: tuple[Shown, ...] = ()
+    orchestrators: frozenset[str] = BOTH
 
     @property
     def log(self) -> str:
@@ -91,7 +112,7 @@ class Step:
 
 def _wildcard_stem(wildcards: tuple[str, ...]) -> str:
     """``{variant}_seed{seed}``, ``{dataset}_k{k}``, …; ``all`` for a step without wildcards."""
-    return "_".join(f"{w}{{{w}}}" if w in ("seed", "k") else f"{{{w}}}" for w in wildcards) or "all"
+    return "_".join(f"{w}{{{w}}}" if w in NAMED_WILDCARDS else f"{{{w}}}" for w in wildcards) or "all"
 
 
 def classifier_models(cfg: dict) -> list[str]:
@@ -129,13 +150,20 @@ def inception_weights(cfg: dict) -> list[str]:
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """Everything the report reads, as the pipeline declares it (so the report reads nothing else)."""
+    """Everything the report reads, as the pipeline declares it (so the report reads nothing else).
+
+    ``runs``: (variant, seed, files) of every run; ``draws``: (variant, seed, draw, files) of every
+    extra latent draw; ``pictured``: the runs whose samples are shown beside their nearest
+    training images (the first seed of each variant), which is why ``prepared`` is an input.
+    """
 
     runs: tuple[tuple[str, int, RunFiles], ...]
+    draws: tuple[tuple[str, int, int, DrawFiles], ...]
     classifier_metrics: tuple[Path, ...]
     real_scores: Path
     gaming: GamingFiles
     toy: Path
+    prepared: Path
     # The Inception stage: its real-data scores (each run's file is RunFiles.inception) when it
     # ran, else None and ``inception_missing`` says why.
     inception_real: Path | None = None
@@ -143,33 +171,58 @@ class ReportInputs:
 
     RUN_ROLES = ("summary", "train_log", "timing", "grid", "traversals", "scores")
 
+    @property
+    def pictured(self) -> tuple[tuple[str, int, RunFiles], ...]:
+        first = self.runs[0][1]
+        return tuple(r for r in self.runs if r[1] == first)
+
     def files(self) -> list[str]:
         out = [getattr(files, role).as_posix() for _, _, files in self.runs for role in self.RUN_ROLES]
+        out += [files.samples.as_posix() for _, _, files in self.pictured]
+        out += [files.scores.as_posix() for *_, files in self.draws]
         out += [p.as_posix() for p in self.classifier_metrics]
         out += [self.real_scores.as_posix(), self.gaming.scores.as_posix(), self.gaming.grid.as_posix(),
-                self.toy.as_posix()]
+                self.toy.as_posix(), self.prepared.as_posix()]
         if self.inception_real is not None:
             out += [files.inception.as_posix() for _, _, files in self.runs] + [self.inception_real.as_posix()]
         return out
 
 
 def report_inputs(cfg: dict) -> ReportInputs:
-    """Needs ``study``, ``data.dataset``, ``classifier.count`` and ``inception`` when present (the
-    report step declares them)."""
+    """Needs ``study``, ``data.dataset``, ``classifier.count``, ``evaluation.extra_draws`` and
+    ``inception`` when present (the report step declares them)."""
     ds = cfg["data"]["dataset"]
     inception, missing = inception_status(cfg)
+    runs = list(product(cfg["study"]["variants"], cfg["study"]["seeds"]))
     return ReportInputs(
-        runs=tuple((v, s, RunFiles(paths.fill(RUN, variant=v, seed=s)))
-                   for v, s in product(cfg["study"]["variants"], cfg["study"]["seeds"])),
+        runs=tuple((v, s, RunFiles(paths.fill(RUN, variant=v, seed=s))) for v, s in runs),
+        draws=tuple((v, s, d, DrawFiles(paths.fill(DRAW, variant=v, seed=s, draw=d)))
+                    for (v, s), d in product(runs, cfg["evaluation"]["extra_draws"])),
         classifier_metrics=tuple(ClassifierFiles(paths.fill(CLASSIFIER, dataset=ds, k=k)).metrics
                                  for k in range(cfg["classifier"]["count"])),
         real_scores=Path(paths.fill(paths.REAL_SCORES, dataset=ds)),
         gaming=GamingFiles(paths.fill(paths.GAMING_DIR, dataset=ds)),
         toy=Path(paths.TOY),
+        prepared=Path(paths.fill(PREPARED, dataset=ds)),
         inception_real=Path(paths.fill(inception_file("real_scores"), dataset=ds)) if inception else None,
         inception_missing=missing,
     )
 
+
+def benchmark_jobs(cfg: dict) -> list[tuple[str, dict, str]]:
+    """(step, wildcards, benchmark file) of every Snakemake job but the provenance step's own."""
+    return [(step.name, wc, fill(step.benchmark, cfg, wc)) for step in STEPS.values()
+            if step.name != "provenance" and "snakemake" in step.orchestrators for wc in wildcard_values(step, cfg)]
+
+
+def benchmark_files(cfg: dict) -> list[str]:
+    """The provenance step's inputs: Snakemake's benchmark file of every other job."""
+    return [path for *_, path in benchmark_jobs(cfg)]
+
+
+# What enumerates the study's jobs (wildcard_values), and the report's own settings.
+PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws", "inception?")
+REPORT_PARAMS = PROVENANCE_PARAMS + ("evaluation.splits", "evaluation.grid_rows", "claims")
 
 STEPS: dict[str, Step] = {
     s.name: s
@@ -217,6 +270,8 @@ STEPS: dict[str, Step] = {
             deps=(run_file("checkpoint"),),
             outs=(run_file("samples"), run_file("grid"), run_file("traversals")),
             params=("evaluation.n_samples", "evaluation.grid_rows"),
+            report=(Shown(run_file("grid"), "samples.rst", "Samples"),
+                    Shown(run_file("traversals"), "traversals.rst", "Latent traversals")),
         ),
         Step(
             "score",
@@ -228,6 +283,15 @@ STEPS: dict[str, Step] = {
             metrics=(run_file("metrics"),),
             plots=((run_file("is_splits"), {"x": "splits", "y": "is", "title": "IS against the number of splits"}),),
             params=("evaluation.splits", "evaluation.bootstrap", "evaluation.memorisation_samples"),
+        ),
+        Step(
+            "redraw",
+            ("variant", "seed", "draw"),
+            "ganrepro redraw --params {params_file} --run " + RUN + " --draw {draw} --data " + PREPARED
+            + " --classifiers {classifiers} --out " + DRAW,
+            deps=(run_file("checkpoint"), PREPARED, Inputs(classifier_models)),
+            outs=(DrawFiles.template(DRAW, "scores"),),
+            params=("evaluation.n_samples", "evaluation.splits", "evaluation.bootstrap"),
         ),
         Step(
             "score_real",
@@ -247,6 +311,7 @@ STEPS: dict[str, Step] = {
             deps=(PREPARED, Inputs(classifier_models)),
             outs=(GamingFiles.template(paths.GAMING_DIR, "scores"), GamingFiles.template(paths.GAMING_DIR, "grid")),
             params=("gaming", "evaluation.splits"),
+            report=(Shown(GamingFiles.template(paths.GAMING_DIR, "grid"), "gamed.rst", "IS can be gamed"),),
         ),
         Step(
             "inception_stats",
@@ -281,8 +346,20 @@ STEPS: dict[str, Step] = {
             "ganrepro report --params {params_file} --out " + paths.REPORT_DIR,
             deps=(Inputs(lambda cfg: report_inputs(cfg).files(), dvc_dirs=(paths.RUNS,)),),
             outs=(paths.REPORT_DIR,),  # pages, tables, figures, img/: all of it is the report
-            params=("study", "data.dataset", "classifier.count", "evaluation.splits", "inception?"),
+            params=REPORT_PARAMS,
             dir_outs=frozenset({paths.REPORT_DIR}),
+            report=(Shown(paths.REPORT_DIR, "report.rst", "Report", htmlindex="index.html"),),
+        ),
+        Step(
+            "provenance",
+            (),
+            "ganrepro provenance --params {params_file} --out " + paths.PROVENANCE_DIR,
+            deps=(Inputs(benchmark_files),),
+            outs=(paths.PROVENANCE_DIR,),
+            params=PROVENANCE_PARAMS,
+            dir_outs=frozenset({paths.PROVENANCE_DIR}),
+            report=(Shown(paths.PROVENANCE_DIR, "provenance.rst", "Report", htmlindex="index.html"),),
+            orchestrators=frozenset({"snakemake"}),
         ),
     ]
 }
@@ -299,7 +376,7 @@ class Job:
 
     @property
     def name(self) -> str:
-        parts = [self.step] + [f"{k}{v}" if k in ("seed", "k") else str(v) for k, v in self.wildcards.items()]
+        parts = [self.step] + [f"{k}{v}" if k in NAMED_WILDCARDS else str(v) for k, v in self.wildcards.items()]
         return "_".join(parts)
 
 
@@ -359,10 +436,13 @@ def wildcard_values(step: Step, cfg: dict) -> list[dict]:
     return [dict(zip(step.wildcards, combo, strict=True)) for combo in product(*values)]
 
 
-def jobs(cfg: dict, params_file: str = "params.yaml") -> list[Job]:
-    """Every job of the study, in step order: the DAG both orchestrators must agree on."""
+def jobs(cfg: dict, params_file: str = "params.yaml", orchestrator: str = "dvc") -> list[Job]:
+    """Every job of the study that ``orchestrator`` runs, in step order (the DAG both agree on,
+    plus Snakemake's provenance job when asked for "snakemake")."""
     out = []
     for step in STEPS.values():
+        if orchestrator not in step.orchestrators:
+            continue
         for wc in wildcard_values(step, cfg):
             out.append(
                 Job(
@@ -378,6 +458,7 @@ def jobs(cfg: dict, params_file: str = "params.yaml") -> list[Job]:
 
 
 def final_targets(cfg: dict) -> list[str]:
-    """Every output of the study, not just the report: Snakemake makes a job's outputs only when
-    a target needs them, and DVC tracks them all (metrics.json, is_splits.csv are read by no step)."""
-    return [o for j in jobs(cfg) for o in j.outs]
+    """Snakemake's ``rule all``: every output of the study, not just the report and the provenance
+    page (Snakemake makes a job's outputs only when a target needs them, and DVC tracks them all:
+    metrics.json and is_splits.csv are read by no step)."""
+    return [o for j in jobs(cfg, orchestrator="snakemake") for o in j.outs]

@@ -23,6 +23,32 @@ from ganrepro.runtime import make_deterministic
 SAMPLE_SEED_OFFSET = 1_000_003  # sampling draws from its own stream, not training's
 
 
+def draw_seed(seed: int, draw: int = 0) -> int:
+    """The sampling seed of latent draw ``draw`` of training seed ``seed`` (draw 0: the sample step's).
+
+    Draw d uses (d + 1)·OFFSET + seed: distinct streams for every (seed, draw) below OFFSET seeds.
+    """
+    return SAMPLE_SEED_OFFSET * (draw + 1) + seed
+
+
+@torch.no_grad()
+def draw_images(g, latent: LatentSpec, n: int, gen: torch.Generator, dev: torch.device,
+                batch_size: int = 500, g_ema=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """``n`` images of G (uint8) with their categorical (-1 when none) and continuous codes; with
+    ``g_ema``, also its images of the very same inputs (else None)."""
+    images, images_ema, cats, conts = [], [], [], []
+    for i in range(0, n, batch_size):
+        m = min(batch_size, n - i)
+        z = latent.sample(m, gen)
+        images.append(to_uint8(g(z.vec.to(dev))))
+        if g_ema is not None:
+            images_ema.append(to_uint8(g_ema(z.vec.to(dev))))
+        cats.append(np.full(m, -1, np.int64) if z.cat_idx is None else z.cat_idx.numpy())
+        conts.append(z.cont.numpy().astype(np.float32))
+    ema = np.concatenate(images_ema) if g_ema is not None else None
+    return np.concatenate(images), np.concatenate(cats), np.concatenate(conts), ema
+
+
 @torch.no_grad()
 def traversals_png(g, latent: LatentSpec, gen: torch.Generator, dev: torch.device, steps: int = 7) -> bytes:
     """Rows = categorical value, columns = one continuous code swept from -2 to 2, noise fixed."""
@@ -50,7 +76,7 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500) -> dict:
     g, _, _ = models_from_checkpoint(ckpt, dev)
     g_ema = ema_generator_from_checkpoint(ckpt, dev)  # None when the run kept no EMA
     latent = LatentSpec.from_run(ckpt["config"])
-    gen = make_deterministic(SAMPLE_SEED_OFFSET + ckpt["seed"], dev)
+    gen = make_deterministic(draw_seed(ckpt["seed"]), dev)
     if ckpt["status"] == "diverged":
         size = ckpt["image_size"]
         atomic.write_npz(files.samples, images=np.zeros((0, ckpt["channels"], size, size), np.uint8),
@@ -58,21 +84,9 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500) -> dict:
         atomic.write_bytes(files.grid, placeholder_png(f"{ckpt['variant']}: diverged"))
         atomic.write_bytes(files.traversals, placeholder_png(f"{ckpt['variant']}: diverged"))
         return {"status": "diverged", "n": 0}
-    images, images_ema, cats, conts = [], [], [], []
-    n = ev["n_samples"]
-    with torch.no_grad():
-        for i in range(0, n, batch_size):
-            m = min(batch_size, n - i)
-            z = latent.sample(m, gen)
-            images.append(to_uint8(g(z.vec.to(dev))))
-            if g_ema is not None:
-                images_ema.append(to_uint8(g_ema(z.vec.to(dev))))
-            cats.append(np.full(m, -1, np.int64) if z.cat_idx is None else z.cat_idx.numpy())
-            conts.append(z.cont.numpy().astype(np.float32))
-    images = np.concatenate(images)
-    ema = {"images_ema": np.concatenate(images_ema)} if g_ema is not None else {}
-    atomic.write_npz(files.samples, images=images, cat_codes=np.concatenate(cats), cont_codes=np.concatenate(conts),
-                     **ema)
+    images, cats, conts, images_ema = draw_images(g, latent, ev["n_samples"], gen, dev, batch_size, g_ema)
+    ema = {"images_ema": images_ema} if images_ema is not None else {}
+    atomic.write_npz(files.samples, images=images, cat_codes=cats, cont_codes=conts, **ema)
     rows = ev["grid_rows"]
     atomic.write_bytes(files.grid, grid_png(images[: rows * rows], nrow=rows))
     atomic.write_bytes(files.traversals, traversals_png(g, latent, gen, dev))

@@ -9,12 +9,24 @@ from ganrepro import codedeps
 wildcard_constraints:
     seed=r"\d+",
     k=r"\d+",
+    draw=r"\d+",
     variant=r"[A-Za-z0-9_]+",
     dataset=r"[a-z0-9_]+",
 
 
 def step_outputs(step):
-    return [directory(o) if o in step.dir_outs else o for o in step.outs]
+    # Outputs in Step.report are shown by `snakemake --report`, captioned from workflow/report/.
+    shown = {s.out: s for s in step.report}
+    outs = []
+    for o in step.outs:
+        out = directory(o) if o in step.dir_outs else o
+        if o in shown:
+            s = shown[o]
+            labels = {w: f"{{{w}}}" for w in step.wildcards} or {"page": s.category}
+            out = report(out, caption=f"../report/{s.caption}", category=s.category, labels=labels,
+                         htmlindex=s.htmlindex or None)
+        outs.append(out)
+    return outs
 
 
 def step_inputs(step):

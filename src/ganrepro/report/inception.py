@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ganrepro.pipeline import ReportInputs
-from ganrepro.report.tables import fmt, pm, read_json
+from ganrepro.report.study import read_json
+from ganrepro.report.tables import fmt, pm
 
 TITLE = "ImageNet Inception-v3 (the papers' IS and FID)"
 

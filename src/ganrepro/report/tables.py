@@ -1,24 +1,25 @@
-"""The report's tables: pandas DataFrames built from the files the pipeline declared as inputs.
+"""The report's tables: numeric frames (full precision, written as CSV) and their display versions.
 
-Numeric frames (full precision) are written as CSV; ``display_*`` functions turn them into the
-formatted tables the pages show. Wall-clock figures live in their own table (``timing``), so every
-other CSV is byte-reproducible.
+Numeric frames come from ``Study`` (the declared inputs only). ``display_*`` functions turn them
+into ``render.Table``s of formatted strings, with the best value per column marked where a column
+has a direction. Wall-clock figures live in their own table (``timing``), so every other CSV is
+byte-reproducible.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ganrepro.pipeline import ReportInputs
+from ganrepro.report import stats
+from ganrepro.report.render import Table
+from ganrepro.report.stats import Sample
+from ganrepro.report.study import Study, read_json
 
-
-def read_json(path: Path) -> dict:
-    return json.loads(Path(path).read_text())
+REAL_SETS = {"train": "real train", "test": "real test", "uniform_noise": "uniform noise"}
 
 
 def fmt(x, digits: int = 3) -> str:
@@ -27,56 +28,144 @@ def fmt(x, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
-def pm(mean, std, digits: int = 3) -> str:
-    return f"{fmt(mean, digits)} ± {fmt(std, digits)}"
+def pm(mean, sd, digits: int = 3) -> str:
+    if mean is None or not math.isfinite(mean):
+        return "–"
+    return fmt(mean, digits) if sd is None or not math.isfinite(sd) else f"{fmt(mean, digits)} ± {fmt(sd, digits)}"
 
 
-def headline_split(splits: list[int]) -> str:
-    """The split count the papers report (10), else the first one configured."""
-    return "10" if 10 in splits else str(splits[0])
-
-
-def _is_columns(entry: dict | None, splits: list[int]) -> dict:
-    row = {}
-    for s in splits:
-        v = entry["is"].get(str(s)) if entry else None
-        row[f"IS_{s}"] = v["mean"] if v else np.nan
-        row[f"IS_{s}_std"] = v["std"] if v else np.nan
-    return row
-
-
-def _mi_columns(entry: dict | None) -> dict:
-    mi = entry["mi"] if entry else {}
-    return {"MI": mi.get("mi", np.nan), "MI_lo": mi.get("lo", np.nan), "MI_hi": mi.get("hi", np.nan)}
-
-
-def run_rows(inputs: ReportInputs, splits: list[int]) -> pd.DataFrame:
-    """One row per run: status, IS at every split count (classifier k0), MI, FID, spread, code error."""
-    head = headline_split(splits)
+# -- numeric frames (CSV) -------------------------------------------------------------------------
+def summary_frame(study: Study) -> pd.DataFrame:
+    """Per variant over completed seeds: mean, sd (ddof 1) and 95% t interval of IS, MI, FD; code
+    accuracy where the code is trained; memorisation ratio; diverged runs."""
     rows = []
-    for variant, seed, files in inputs.runs:
-        sc = read_json(files.scores)
-        summ = read_json(files.summary)
-        k0 = sc.get("classifiers", {}).get("k0")
-        spread = sc.get("classifier_spread", {}).get(head)
-        codes, mem = sc.get("codes"), sc.get("memorisation")
-        rows.append({
-            "variant": variant, "seed": seed, "status": sc["status"], "li_cat": summ["final"]["li_cat"],
-            **_is_columns(k0, splits), **_mi_columns(k0),
-            "FID": k0["fid_test"] if k0 else np.nan,
-            "spread_pct": spread["spread_percent"] if spread else np.nan,
-            "code_err_q": codes["q_on_real_test"]["error"] if codes else np.nan,
-            "nn_ratio": mem["median_ratio"] if mem else np.nan,
-        })
+    for variant in study.variants:
+        mine = study.runs[study.runs.variant == variant]
+        ok = mine[mine.status == "completed"]
+        row = {"variant": variant, "seeds_ok": len(ok), "seeds": len(mine), "diverged_runs": len(mine) - len(ok)}
+        for m in ("IS", "MI", "FD", "NN_ratio"):
+            s = Sample.of(ok[m].astype(float))
+            iv = stats.mean_interval(s)
+            row.update({f"{m}_mean": s.mean, f"{m}_sd": s.sd, f"{m}_lo": iv.lo if iv else np.nan,
+                        f"{m}_hi": iv.hi if iv else np.nan})
+        trained = ok[ok.code_trained]
+        acc = Sample.of(1 - trained["code_error"].astype(float)) if len(trained) else Sample.of([])
+        row.update(code_accuracy_mean=acc.mean, code_accuracy_sd=acc.sd)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def ema_rows(inputs: ReportInputs, splits: list[int]) -> pd.DataFrame:
-    """Runs that kept an EMA generator: raw vs EMA samples of the same run (classifier k0).
+def real_frame(study: Study) -> pd.DataFrame:
+    head = str(study.head)
+    rows = []
+    for name, label in REAL_SETS.items():
+        entry = study.real[name]
+        k0 = entry["classifiers"]["k0"]
+        row = {"data": label, "n": study.real["n"][name]}
+        for s in study.splits:
+            v = k0["is"].get(str(s))
+            row[f"IS_{s}"], row[f"IS_{s}_sd"] = (v["mean"], v["std"]) if v else (np.nan, np.nan)
+        row.update(MI=k0["mi"]["mi"], MI_lo=k0["mi"]["lo"], MI_hi=k0["mi"]["hi"])
+        sp = entry["classifier_spread"].get(head)
+        row["spread_pct"] = sp["spread_percent"] if sp else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# -- display tables -------------------------------------------------------------------------------
+def _best(values: pd.Series, higher: bool) -> int | None:
+    v = values.astype(float)
+    if v.notna().sum() < 2:
+        return None
+    return int(np.nanargmax(v.to_numpy()) if higher else np.nanargmin(v.to_numpy()))
+
+
+def display_summary(summary: pd.DataFrame, real: pd.DataFrame, study: Study, train_s: pd.Series) -> Table:
+    """Real-data rows on top (one data set each: no seed spread), then one row per variant."""
+    head = study.head
+    is_col, mi_col, fd_col, acc_col = f"IS@{head}, mean ± sd", "MI (nats) [95% CI]", "FD, mean ± sd", "code accuracy"
+    ref = pd.DataFrame({
+        "": real["data"], "seeds ok": "", is_col: [fmt(x) for x in real[f"IS_{head}"]],
+        mi_col: [fmt(x) for x in real["MI"]], fd_col: "", acc_col: "", "NN ratio": "", "diverged": "",
+        "train s / run": "",
+    })
+    # memorisation: a copy of the training set is at distance 0 of it (ratio ≈ 0), real test data at 1
+    ref.loc[real["data"] == "real train", "NN ratio"] = fmt(study.real["copied_train"]["memorisation"]["median_ratio"], 2)
+    ref.loc[real["data"] == "real test", "NN ratio"] = fmt(1.0, 2)
+    mi_ci = [f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]" if math.isfinite(lo) else fmt(m)
+             for m, lo, hi in zip(summary.MI_mean, summary.MI_lo, summary.MI_hi, strict=True)]
+    var = pd.DataFrame({
+        "": summary["variant"], "seeds ok": [f"{a} / {b}" for a, b in zip(summary.seeds_ok, summary.seeds, strict=True)],
+        is_col: list(map(pm, summary.IS_mean, summary.IS_sd)), mi_col: mi_ci,
+        fd_col: [pm(m, s, 1) for m, s in zip(summary.FD_mean, summary.FD_sd, strict=True)],
+        acc_col: [pm(m, s, 2) for m, s in zip(summary.code_accuracy_mean, summary.code_accuracy_sd, strict=True)],
+        "NN ratio": [fmt(x, 2) for x in summary.NN_ratio_mean], "diverged": summary.diverged_runs.astype(str),
+        "train s / run": [fmt(x, 0) for x in train_s.reindex(summary.variant)],
+    })
+    best = set()
+    for col, values, higher in ((is_col, summary.IS_mean, True), (mi_col, summary.MI_mean, True),
+                                (fd_col, summary.FD_mean, False), (acc_col, summary.code_accuracy_mean, True)):
+        i = _best(values, higher)
+        if i is not None:
+            best.add((len(ref) + i, col))
+    return Table(pd.concat([ref, var], ignore_index=True), best=frozenset(best),
+                 row_classes=("reference",) * len(ref) + ("",) * len(var))
+
+
+def _is_cells(frame: pd.DataFrame, splits: list[int]) -> dict:
+    """IS mean ± sd over the splits (one split: no sd)."""
+    return {f"IS@{s}": [pm(m, sd if s > 1 else None, 2) for m, sd in zip(frame[f"IS_{s}"], frame[f"IS_{s}_sd"], strict=True)]
+            for s in splits}
+
+
+def _mi_ci(frame: pd.DataFrame) -> list[str]:
+    return [f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]" for m, lo, hi in zip(frame.MI, frame.MI_lo, frame.MI_hi, strict=True)]
+
+
+def display_per_run(runs: pd.DataFrame, splits: list[int]) -> Table:
+    return Table(pd.DataFrame({
+        "variant": runs.variant, "seed": runs.seed, "status": runs.status, **_is_cells(runs, splits),
+        "MI [bootstrap 95%]": _mi_ci(runs), "FD": [fmt(x, 1) for x in runs.FD],
+        "code error (Q on real)": [fmt(x) for x in runs.code_error], "NN ratio": [fmt(x, 2) for x in runs.NN_ratio],
+        "classifier gap %": [fmt(x, 2) for x in runs.classifier_gap], "draw gap %": [fmt(x, 2) for x in runs.draw_gap],
+    }))
+
+
+def display_real(real: pd.DataFrame, splits: list[int]) -> Table:
+    return Table(pd.DataFrame({
+        "data": real["data"], "N": real["n"], **_is_cells(real, splits), "MI [bootstrap 95%]": _mi_ci(real),
+        "classifier spread %": [fmt(x, 1) for x in real.spread_pct],
+    }))
+
+
+def display_classifiers(metrics: list[dict]) -> Table:
+    return Table(pd.DataFrame({"classifier": [f"k{c['seed']}" for c in metrics], "seed": [c["seed"] for c in metrics],
+                               "test accuracy": [fmt(c["test_accuracy"], 4) for c in metrics]}))
+
+
+def display_gaming(gaming: dict, head: int) -> Table:
+    def at_head(entry: dict) -> str:
+        v = entry["is"].get(str(head), entry["is"]["1"])
+        return pm(v["mean"], v["std"], 2)
+
+    return Table(pd.DataFrame([
+        {"classifier": name + (" (attacked)" if name == gaming["attacked"] else " (transfer)"),
+         f"gamed inputs IS@{head}": at_head(gaming["gamed"][name]),
+         f"real test IS@{head} (same N)": at_head(gaming["real_test_same_n"][name])}
+        for name in gaming["gamed"]]))
+
+
+def display_toy(toy: dict) -> Table:
+    labels = {"true_data": "true data", "pm_infinity": "±∞ generator", "uniform_100": "uniform on [-100, 100]"}
+    return Table(pd.DataFrame([{"generator": label, "IS": fmt(toy[name]["is"], 4), "MI (nats)": fmt(toy[name]["mi"], 4)}
+                               for name, label in labels.items() if name in toy]))
+
+
+def ema_rows(inputs: ReportInputs, head: int) -> pd.DataFrame:
+    """Runs that kept an EMA generator: raw vs EMA samples of the same run (classifier k0, IS at ``head``).
 
     Reads scores.json's ``ema`` section (same structure as the raw top level: ``classifiers``,
     ``memorisation``, ``classifier_spread``)."""
-    head = headline_split(splits)
     rows = []
     for variant, seed, files in inputs.runs:
         sc = read_json(files.scores)
@@ -84,105 +173,38 @@ def ema_rows(inputs: ReportInputs, splits: list[int]) -> pd.DataFrame:
             continue
         row = {"variant": variant, "seed": seed}
         for name, entry in (("raw", sc["classifiers"]["k0"]), ("EMA", sc["ema"]["classifiers"]["k0"])):
-            row[f"IS {head} {name}"] = pm(entry["is"][head]["mean"], entry["is"][head]["std"], 2)
+            row[f"IS@{head} {name}"] = pm(entry["is"][str(head)]["mean"], entry["is"][str(head)]["std"], 2)
             row[f"MI {name}"] = fmt(entry["mi"]["mi"])
-            row[f"FID {name}"] = fmt(entry["fid_test"], 2)
+            row[f"FD {name}"] = fmt(entry["fid_test"], 2)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def timing_rows(inputs: ReportInputs) -> pd.DataFrame:
-    return pd.DataFrame([{"variant": v, "seed": s, "train_s": read_json(f.timing)["wall_seconds"]}
-                         for v, s, f in inputs.runs])
+def display_verdicts(verdicts: pd.DataFrame) -> Table:
+    order = ["claim", "verdict", "this run", "statistic", "rule", "paper", "setting here"]
+    frame = verdicts[order].rename(columns={"paper": "paper (number, setting)"})
+    return Table(frame, verdict_column="verdict")
 
 
-REAL_SETS = {"train": "real train", "test": "real test", "uniform_noise": "uniform noise"}
+def display_variance(pooled: pd.DataFrame, sources: tuple[str, ...]) -> Table:
+    if pooled.empty:
+        return Table(pd.DataFrame({"note": ["no metric has two levels of any source"]}))
+    frame = pd.DataFrame({"metric": pooled["metric"].str.replace("IS_", "IS@"), "variants": pooled["variants"]})
+    for s in sources:
+        frame[f"{s}: sd (share)"] = [f"{fmt(sd, 3)} ({fmt(sh, 0)}%)" if math.isfinite(sd) else "–"
+                                     for sd, sh in zip(pooled[f"sd {s}"], pooled[f"share {s}"], strict=True)]
+    return Table(frame)
 
 
-def real_rows(real: dict, splits: list[int]) -> pd.DataFrame:
-    head = headline_split(splits)
-    rows = []
-    for name, label in REAL_SETS.items():
-        k0 = real[name]["classifiers"]["k0"]
-        sp = real[name]["classifier_spread"].get(head)
-        rows.append({"data": label, "n": real["n"][name], **_is_columns(k0, splits), **_mi_columns(k0),
-                     "spread_pct": sp["spread_percent"] if sp else np.nan})
-    return pd.DataFrame(rows)
+def display_ranks(ranks: pd.DataFrame, head: int) -> Table:
+    return Table(pd.DataFrame({
+        "evaluation change": ranks["change"], f"ranking by (vs IS@{head}, k0, draw 0)": ranks["ranking by"],
+        "variants": ranks["variants"], "Spearman ρ": [fmt(x, 2) for x in ranks.spearman_rho],
+        "Kendall τ": [fmt(x, 2) for x in ranks.kendall_tau], "best variant": ranks["best"],
+        "same best?": ["yes" if b else "no" for b in ranks.best_is_same],
+    }))
 
 
-def summary_by_variant(runs: pd.DataFrame, timing: pd.DataFrame, splits: list[int]) -> pd.DataFrame:
-    """Per variant over completed seeds: mean and sd (ddof 0) of IS at the headline split, MI, FID."""
-    head = headline_split(splits)
-    ok = runs[runs.status == "completed"]
-    agg = ok.groupby("variant", sort=False).agg(
-        seeds=("seed", "count"),
-        IS_mean=(f"IS_{head}", "mean"), IS_sd_seeds=(f"IS_{head}", lambda x: x.std(ddof=0)),
-        MI_mean=("MI", "mean"), MI_sd_seeds=("MI", lambda x: x.std(ddof=0)),
-        FID_mean=("FID", "mean"), spread_pct=("spread_pct", "mean"),
-    )
-    variants = runs.variant.unique()
-    agg = agg.reindex(variants)
-    agg["seeds"] = agg["seeds"].fillna(0).astype(int)
-    diverged = runs[runs.status != "completed"].groupby("variant", sort=False).size()
-    agg["diverged_runs"] = diverged.reindex(agg.index).fillna(0).astype(int)
-    agg["train_s"] = timing.groupby("variant", sort=False)["train_s"].mean().reindex(variants)
-    return agg.reset_index()
-
-
-# -- formatted tables for the pages ---------------------------------------------------------------
-def display_main(summary: pd.DataFrame, n_seeds: int, head: str) -> pd.DataFrame:
-    return pd.DataFrame({
-        "variant": summary["variant"],
-        "seeds ok": summary["seeds"].astype(str) + " / " + str(n_seeds),
-        f"IS ({head} splits), mean ± sd over seeds": list(map(pm, summary.IS_mean, summary.IS_sd_seeds)),
-        "MI (nats)": list(map(pm, summary.MI_mean, summary.MI_sd_seeds)),
-        "FID (domain features)": [fmt(x, 2) for x in summary.FID_mean],
-        "classifier spread %": [fmt(x, 1) for x in summary.spread_pct],
-        "train s / run": [fmt(x, 0) for x in summary.train_s],
-        "diverged": summary.diverged_runs,
-    })
-
-
-def _mi_ci(frame: pd.DataFrame) -> list[str]:
-    return [f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]" for m, lo, hi in zip(frame.MI, frame.MI_lo, frame.MI_hi, strict=True)]
-
-
-def _is_cells(frame: pd.DataFrame, splits: list[int]) -> dict:
-    return {f"IS {s}": [pm(m, sd, 2) for m, sd in zip(frame[f"IS_{s}"], frame[f"IS_{s}_std"], strict=True)] for s in splits}
-
-
-def display_per_run(runs: pd.DataFrame, splits: list[int]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "variant": runs.variant, "seed": runs.seed, "status": runs.status, **_is_cells(runs, splits),
-        "MI [95% CI]": _mi_ci(runs),
-        "code error (Q on real)": [fmt(x) for x in runs.code_err_q],
-        "NN dist ratio": [fmt(x, 2) for x in runs.nn_ratio],
-    })
-
-
-def display_real(real: pd.DataFrame, splits: list[int]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "data": real["data"], "N": real["n"], **_is_cells(real, splits), "MI [95% CI]": _mi_ci(real),
-        "classifier spread %": [fmt(x, 1) for x in real.spread_pct],
-    })
-
-
-def display_classifiers(metrics: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame({"classifier": [f"k{c['seed']}" for c in metrics], "seed": [c["seed"] for c in metrics],
-                         "test accuracy": [fmt(c["test_accuracy"], 4) for c in metrics]})
-
-
-def display_gaming(gaming: dict, head: str) -> pd.DataFrame:
-    def at_head(entry: dict) -> float:
-        return entry["is"].get(head, entry["is"]["1"])["mean"]
-
-    return pd.DataFrame([
-        {"classifier": name + (" (attacked)" if name == gaming["attacked"] else " (transfer)"),
-         f"gamed inputs IS {head}": fmt(at_head(gaming["gamed"][name]), 2),
-         f"real test IS {head}": fmt(at_head(gaming["real_test_same_n"][name]), 2)}
-        for name in gaming["gamed"]])
-
-
-def display_toy(toy: dict) -> pd.DataFrame:
-    return pd.DataFrame([{"generator": name, "IS": fmt(toy[name]["is"], 4), "MI (nats)": fmt(toy[name]["mi"], 4)}
-                         for name in ("true_data", "pm_infinity", "uniform_100")])
+def display_timing(timing: pd.DataFrame) -> pd.Series:
+    """Mean training wall time per variant (for the summary table's last column)."""
+    return timing.groupby("variant", sort=False)["train_s"].mean()

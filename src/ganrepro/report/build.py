@@ -1,0 +1,123 @@
+"""The report step: read the study, test its claims, write tables, figures and both pages."""
+
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ganrepro import atomic
+from ganrepro.paths import ReportFiles
+from ganrepro.pipeline import ReportInputs
+from ganrepro.report import claims, figures, render, tables, variance
+from ganrepro.report import inception as inception_section
+from ganrepro.report.metrics import METRICS
+from ganrepro.report.provenance import report_provenance
+from ganrepro.report.study import VARIANCE_METRICS, load_study
+
+
+def _pictures(study, inputs: ReportInputs, out: ReportFiles, rows: int) -> tuple[list[dict], list[dict]]:
+    """Sample grids beside their nearest training images (first seed), and the traversals of the
+    variants that train their codes (λ > 0)."""
+    import numpy as np
+
+    out.images.mkdir(parents=True, exist_ok=True)
+    train = np.load(inputs.prepared)["x_train"]
+    samples, traversals = [], []
+    for variant, seed, files in inputs.pictured:
+        grid, nearest = f"img/{variant}_seed{seed}_grid.png", f"img/{variant}_seed{seed}_nearest.png"
+        shutil.copyfile(files.grid, out.dir / grid)
+        images = np.load(files.samples)["images"]
+        entry = {"variant": variant, "seed": seed, "grid": grid, "nearest": None}
+        if len(images):
+            atomic.write_bytes(out.dir / nearest, figures.nearest_grid_png(images, train, rows))
+            entry["nearest"] = nearest
+        samples.append(entry)
+        config = study.summaries[(variant, seed)].get("config", {})
+        if config.get("lambda_cat", 0) > 0 or config.get("lambda_cont", 0) > 0:
+            trav = f"img/{variant}_seed{seed}_traversals.png"
+            shutil.copyfile(files.traversals, out.dir / trav)
+            traversals.append({"variant": variant, "seed": seed, "file": trav})
+    shutil.copyfile(inputs.gaming.grid, out.images / "gamed.png")
+    return samples, traversals
+
+
+def _table_section(title: str, note: str, frame) -> tuple:
+    return title, note, render.Table(frame)
+
+
+def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: str = "params.yaml") -> Path:
+    """Write the report into ``out_dir``; ``sel`` holds the report step's declared params keys."""
+    import pandas as pd
+
+    out = ReportFiles(out_dir)
+    study = load_study(sel, inputs)
+    head = study.head
+    summary, real = tables.summary_frame(study), tables.real_frame(study)
+    verdicts, verdict_parts = claims.evaluate(sel["claims"], study)
+    per_variant = variance.decompose(study.observations, VARIANCE_METRICS)
+    pooled = variance.pooled(per_variant) if not per_variant.empty else pd.DataFrame()
+    ranks = variance.rank_stability(study.observations, study.splits, head)
+
+    for path, frame in ((out.is_table, study.runs), (out.real_table, real), (out.summary_table, summary),
+                        (out.verdict_table, verdict_parts), (out.variance_table, per_variant),
+                        (out.rank_table, ranks), (out.observations, study.observations),
+                        (out.timing_table, study.timing)):
+        atomic.write_text(path, frame.to_csv(index=False))
+    if inputs.inception_real is not None:
+        atomic.write_text(out.inception_table, inception_section.rows(inputs, study.splits).to_csv(index=False))
+
+    logs = {(v, s): pd.read_csv(f.train_log) for v, s, f in inputs.runs}
+    h_cat = next((s.get("code_entropy_cat") for s in study.summaries.values()), None)
+    atomic.write_bytes(out.split_study, figures.split_study_png(study.runs, real, study.splits))
+    atomic.write_bytes(out.li_curves, figures.li_curves_png(logs, h_cat))
+    atomic.write_bytes(out.training_curves, figures.training_curves_png(logs, study.variants, study.seeds))
+    samples, traversals = _pictures(study, inputs, out, sel["evaluation"]["grid_rows"])
+
+    rules_used = dict.fromkeys(c["rule"] for c in sel["claims"])
+    extra = sel["evaluation"]["extra_draws"]
+    design = (f"{len(study.seeds)} training seeds × {1 + len(extra)} latent draws × "
+              f"{sel['classifier']['count']} classifier seeds per variant")
+    context = {
+        "dataset": study.dataset, "variants": study.variants, "seeds": study.seeds, "head": head,
+        "verdicts": tables.display_verdicts(verdicts),
+        "rules": [(name, claims.rule_text(name)) for name in rules_used],
+        "counts": verdicts["verdict"].value_counts().to_dict() if len(verdicts) else {},
+        "summary": tables.display_summary(summary, real, study, tables.display_timing(study.timing)),
+        "metric_docs": [(METRICS[m].label, METRICS[m].doc) for m in ("IS", "MI", "FD", "NN_ratio")]
+        + [("code accuracy", "1 − code error: " + METRICS["code_error"].doc)],
+        "variance": tables.display_variance(pooled, variance.SOURCES), "design": design,
+        "ranks": tables.display_ranks(ranks, head),
+        "figures": [(out.split_study.name, "IS against the number of splits: mean over seeds per variant "
+                                           "(band: ± sd over seeds), real data in black."),
+                    (out.li_curves.name, "L_I over training (categorical part), mean over seeds per variant; "
+                                         "dashed: H(c), the bound's maximum."),
+                    (out.training_curves.name, "Every training-log column per variant (rows), seeds overlaid.")],
+        "samples": samples, "traversals": traversals, "gamed": "img/gamed.png",
+        "gaming_n": study.gaming["n"], "max_is": study.gaming["max_is"],
+        "details": [
+            ("Per run: IS at every split count", "IS mean ± sd over the splits (classifier k0, the sample "
+             "step's draw); MI with its bootstrap interval; gaps as defined under the summary.",
+             tables.display_per_run(study.runs, study.splits)),
+            ("Real-data reference rows", "Same N as the generated sets; uniform noise as a floor.",
+             tables.display_real(real, study.splits)),
+            ("Domain classifiers", "Trained on the data set's train split; they differ only in seed.",
+             tables.display_classifiers(study.classifiers)),
+            ("IS can be gamed", f"{study.gaming['n']} inputs optimised against k0 by gradient ascent, scored by "
+             f"every classifier; maximum IS = {study.gaming['max_is']:.0f}.",
+             tables.display_gaming(study.gaming, head)),
+            ("The 1-D toy (Barratt & Sharma)", "Mixture of N(-1, 2) and N(1, 2), Bayes-optimal classifier.",
+             tables.display_toy(study.toy)),
+            _table_section(*inception_section.section(inputs, study.splits)),
+        ],
+        "provenance": report_provenance(sel, study.summaries, study.timing, params_file),
+        "provenance_page": "../provenance/index.html",
+    }
+    ema = tables.ema_rows(inputs, head)
+    if len(ema):
+        context["details"].insert(1, ("Generator EMA: raw vs EMA, same run", "The raw generator and the exponential "
+                                      "moving average of its weights, on the same latent inputs (classifier k0).",
+                                      render.Table(ema)))
+    atomic.write_text(out.markdown, render.markdown(context))
+    atomic.write_text(out.index, render.html(context))
+    return out.index
