@@ -169,7 +169,9 @@ def test_dvc_yaml_is_short_and_templated():
 def test_each_step_declares_only_params_it_reads(default_params):
     """One variant's params are read by that variant's train jobs only."""
     readers = [j.name for j in pipeline.jobs(default_params) if "variants.ttur" in j.params]
-    assert readers == ["train_ttur_seed0", "train_ttur_seed1"]
+    assert readers == ["train_ttur_seed0", "train_ttur_seed1", "bench"]  # the bench times ttur's step
+    default_params["bench"]["variants"].remove("ttur")
+    assert [j.name for j in pipeline.jobs(default_params) if "variants.ttur" in j.params] == readers[:2]
     report = [j for j in pipeline.jobs(default_params) if j.step == "report"][0]
     assert "results/runs/ttur/seed1/scores.json" in report.deps
 
@@ -177,7 +179,7 @@ def test_each_step_declares_only_params_it_reads(default_params):
 def test_each_step_declares_the_source_it_runs():
     """Module granularity: the loss code is training's alone, the report code the report's alone."""
     code = {name: set(codedeps.code_files(step.cmd)) for name, step in pipeline.STEPS.items()}
-    assert [n for n, files in code.items() if "src/ganrepro/losses.py" in files] == ["train"]
+    assert [n for n, files in code.items() if "src/ganrepro/losses.py" in files] == ["train", "bench"]
     assert [n for n, files in code.items() if "src/ganrepro/report/tables.py" in files] == ["report"]
     assert "src/ganrepro/report/templates/index.html.j2" in code["report"]
     assert "workflow/schemas/params.schema.yaml" in code["train"]

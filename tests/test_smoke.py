@@ -27,7 +27,8 @@ pytestmark = pytest.mark.slow
 # times (timing.json, the report's timing table and the pages that show them), Snakemake's marker
 # in directory outputs, DVC's .gitignore files, the resume scratch space, and Snakemake's own
 # provenance page (per-job wall times from its benchmark files; DVC has none).
-NONDETERMINISTIC = {"timing.json", "timing_table.csv", "index.html", "report.md", ".snakemake_timestamp", ".gitignore"}
+NONDETERMINISTIC = {"timing.json", "timing_table.csv", "index.html", "report.md", ".snakemake_timestamp", ".gitignore",
+                    "bench.json"}
 SNAKEMAKE_ONLY = Path(paths.PROVENANCE_DIR)
 
 
@@ -58,6 +59,10 @@ def test_snakemake_smoke_run_produces_the_report(snakemake_run, smoke_params):
     assert set(scores["ema"]) == {"classifiers", "memorisation", "classifier_spread"}
     assert {"probs_k0", "probs_ema_k0"} <= set(np.load(ema_run / "probs.npz"))
     assert "Generator EMA: raw vs EMA, same run" in (report / "report.md").read_text()
+    # The bench step's figures (timings: not asserted, only reported).
+    bench = json.loads((snakemake_run / "results/bench/bench.json").read_text())
+    assert set(bench["training"]) == set(smoke_params["bench"]["variants"])
+    assert "Performance (the bench step)" in (report / "report.md").read_text()
     # The mechanisms' curves are in the training logs.
     header = lambda v: (snakemake_run / f"results/runs/{v}/seed0/train_log.csv").read_text().splitlines()[0]  # noqa: E731
     for variant, column in (("vdb", "vdb_beta"), ("vdb", "vdb_kl"), ("roth_reg", "roth_gamma"), ("ctgan", "ct"),

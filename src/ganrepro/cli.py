@@ -85,6 +85,21 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from ganrepro.bench import run_bench
+
+    run_bench(_step_params(args, "bench"), Path(args.data), _paths(args.classifiers), Path(args.out))
+    return 0
+
+
+def cmd_bench_orchestration(args) -> int:
+    from ganrepro.bench.orchestration import orchestration_report
+
+    orchestration_report(Path(args.workdir), args.params, [int(c) for c in args.cores.split(",")], Path(args.out),
+                         args.scaling_params)
+    return 0
+
+
 def cmd_redraw(args) -> int:
     from ganrepro.evaluate import score_draw
 
@@ -221,6 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
         data, out)
     add("inception-run", cmd_inception_run, "ImageNet Inception-v3: IS at every split count and FID of a run's samples",
         ("--run", req), ("--stats", {"required": True, "help": "the train_stats.npz of inception-stats"}))
+    add("bench", cmd_bench, "training step vs a plain PyTorch loop, FLOPs vs the CPU's peak, evaluation speed",
+        data, classifiers, out)
+    add("bench-orchestration", cmd_bench_orchestration,
+        "CLI start-up, snakemake -n, dvc status in a finished study; a smoke study at several --cores",
+        ("--workdir", {"default": ".", "help": "a finished study (its params file, results/, .dvc)"}),
+        ("--cores", {"default": "1,2,8", "help": "comma-separated --cores values for the scaling runs"}),
+        ("--scaling-params", {"default": "tests/smoke/params.yaml",
+                              "help": "the study run from scratch at each --cores (in scratch copies)"}),
+        ("--out", {"required": True, "help": "a JSON file, e.g. results/bench/orchestration.json"}))
     add("toy", cmd_toy, "the 1-D toy of 'A Note on the Inception Score'", out, params=False)
     add("report", cmd_report, "the comparison report (Markdown, HTML, CSV)", out)
     add("provenance", cmd_provenance, "per-job wall time and peak memory from Snakemake's benchmark files", out)

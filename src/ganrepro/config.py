@@ -137,6 +137,8 @@ def semantic_problems(cfg: dict) -> list[str]:
         ):
             problems.append(f"{key}: an InfoGAN weight λ > 0 needs the matching code (codes.*) > 0")
         problems += mechanism_problems(run, key)
+    problems += [f"bench.variants: '{v}' is not a variant defined under variants"
+                 for v in cfg.get("bench", {}).get("variants", []) if v not in cfg["variants"]]
     return problems + claim_problems(cfg)
 
 

@@ -21,6 +21,7 @@ GAMING_DIR = "results/gaming/{dataset}"
 INCEPTION_DIR = "results/inception/{dataset}"  # the ImageNet Inception stage's cached train statistics
 TOY = "results/toy/toy_1d.json"
 REPORT_DIR = "results/report"
+BENCH_DIR = "results/bench"  # the bench step: speed against reference loops (wall times: nondeterministic)
 PROVENANCE_DIR = "results/provenance"  # Snakemake runs only: every job's benchmark file, summarised
 LOG_DIR = "logs"
 BENCHMARK_DIR = "logs/benchmarks"
@@ -93,6 +94,12 @@ class ReportFiles(Files):
              "timing_table": "timing_table.csv", "inception_table": "inception_table.csv",
              "split_study": "split_study.png",
              "li_curves": "li_curves.png", "training_curves": "training_curves.png", "images": "img"}
+
+
+class BenchFiles(Files):
+    """The bench step's directory."""
+
+    NAMES = {"bench": "bench.json"}
 
 
 class ProvenanceFiles(Files):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ganrepro import paths
 from ganrepro.config import select
-from ganrepro.paths import ClassifierFiles, DrawFiles, GamingFiles, InceptionFiles, RunFiles
+from ganrepro.paths import BenchFiles, ClassifierFiles, DrawFiles, GamingFiles, InceptionFiles, RunFiles
 
 RUN, PREPARED, CLASSIFIER, DRAW = paths.RUN_DIR, paths.PREPARED, paths.CLASSIFIER_DIR, paths.DRAW_DIR
 run_file = lambda role: RunFiles.template(RUN, role)  # noqa: E731
@@ -88,7 +88,7 @@ class Step:
     cmd: str
     deps: tuple[Dep, ...]
     outs: tuple[str, ...]
-    params: tuple[str, ...] = ()
+    params: tuple[str | Callable[[dict], list[str]], ...] = ()  # keys; "…?" optional; a callable: keys the params decide
     dir_outs: frozenset[str] = field(default_factory=frozenset)
     # Outputs DVC also reads as metrics (``dvc metrics``/``exp show``) and as plots (props for ``dvc plots``).
     metrics: tuple[str, ...] = ()
@@ -144,6 +144,19 @@ def inception_enabled(cfg: dict) -> bool:
     return inception_status(cfg)[0]
 
 
+def bench_enabled(cfg: dict) -> bool:
+    """The bench step runs when the params have a ``bench`` section."""
+    return bool(cfg.get("bench"))
+
+
+BENCH = BenchFiles.template(paths.BENCH_DIR, "bench")
+
+
+def bench_variant_keys(cfg: dict) -> list[str]:
+    """The bench step reads the variants it times, and no other (dvc.yaml writes them out)."""
+    return [f"variants.{v}" for v in cfg["bench"]["variants"]]
+
+
 def inception_weights(cfg: dict) -> list[str]:
     return [cfg["inception"]["weights"]]
 
@@ -168,6 +181,7 @@ class ReportInputs:
     # ran, else None and ``inception_missing`` says why.
     inception_real: Path | None = None
     inception_missing: str = ""
+    bench: Path | None = None  # the bench step's bench.json, when the params enable it
 
     RUN_ROLES = ("summary", "train_log", "timing", "grid", "traversals", "scores")
 
@@ -185,6 +199,8 @@ class ReportInputs:
                 self.toy.as_posix(), self.prepared.as_posix()]
         if self.inception_real is not None:
             out += [files.inception.as_posix() for _, _, files in self.runs] + [self.inception_real.as_posix()]
+        if self.bench is not None:
+            out.append(self.bench.as_posix())
         return out
 
 
@@ -206,6 +222,7 @@ def report_inputs(cfg: dict) -> ReportInputs:
         prepared=Path(paths.fill(PREPARED, dataset=ds)),
         inception_real=Path(paths.fill(inception_file("real_scores"), dataset=ds)) if inception else None,
         inception_missing=missing,
+        bench=Path(BENCH) if bench_enabled(cfg) else None,
     )
 
 
@@ -221,7 +238,7 @@ def benchmark_files(cfg: dict) -> list[str]:
 
 
 # What enumerates the study's jobs (wildcard_values), and the report's own settings.
-PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws", "inception?")
+PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws", "inception?", "bench?")
 REPORT_PARAMS = PROVENANCE_PARAMS + ("evaluation.splits", "evaluation.grid_rows", "claims")
 
 STEPS: dict[str, Step] = {
@@ -334,6 +351,19 @@ STEPS: dict[str, Step] = {
             enabled=inception_enabled,
         ),
         Step(
+            "bench",
+            (),
+            "ganrepro bench --params {params_file} --data " + PREPARED + " --classifiers {classifiers} --out "
+            + paths.BENCH_DIR,
+            deps=(PREPARED, Inputs(classifier_models)),
+            outs=(BENCH,),
+            params=("bench", "train", bench_variant_keys, "evaluation.splits", "evaluation.bootstrap"),
+            # Timings: the job runs alone (Snakemake caps a job's threads at --cores, so 8 takes every
+            # core it is given); it times one thread, as every training job uses.
+            threads=8,
+            enabled=bench_enabled,
+        ),
+        Step(
             "toy",
             (),
             "ganrepro toy --out " + paths.TOY,
@@ -415,6 +445,9 @@ def param_keys(step: Step, wildcards: dict, cfg: dict) -> list[str]:
     """The params keys a job declares; an optional key (``…?``) only when ``cfg`` has it."""
     keys = []
     for p in step.params:
+        if callable(p):  # keys the params decide (the bench step's variants)
+            keys += p(cfg)
+            continue
         key = p.format(**wildcards)
         if key.endswith("?"):
             key = key[:-1]

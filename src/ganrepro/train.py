@@ -48,9 +48,15 @@ log = logging.getLogger(__name__)
 LOG_FIELDS = ("iteration", "d_loss", "g_loss", "penalty", "li_cat", "li_cont", "grad_norm_d", "grad_norm_g")
 
 
-def _grad_norm(module: torch.nn.Module) -> float:
-    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
-    return float(torch.linalg.vector_norm(torch.stack(norms))) if norms else 0.0
+def _grad_norm(module: torch.nn.Module) -> torch.Tensor:
+    grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads else torch.zeros(())
+
+
+def _conv_layout(module: torch.nn.Module) -> torch.nn.Module:
+    """Channels-last weights: oneDNN's (CPU) and cuDNN's fast layout for the convolutions; numbers
+    stay deterministic for a given configuration (tests/test_train.py checks resume and reruns)."""
+    return module.to(memory_format=torch.channels_last)
 
 
 class Run:
@@ -65,7 +71,7 @@ class Run:
         self.run, self.seed, self.dev = run, seed, dev
         self.gen = make_deterministic(seed, dev)
         self.latent_spec = LatentSpec.from_run(run)
-        self.G, self.D, self.Q = (m.to(dev) for m in build_models(run, channels, image_size))
+        self.G, self.D, self.Q = (_conv_layout(m.to(dev)) for m in build_models(run, channels, image_size))
         self.loss = LOSSES[run["loss"]]
         self.info = run["lambda_cat"] > 0 or run["lambda_cont"] > 0
         # InfoGAN: Q shares D's body and learns with D (openai/InfoGAN adds -λ·L_I to both losses).
@@ -81,6 +87,9 @@ class Run:
         self.iteration = 0
         self.rows: list[dict] = []
         self.status = "running"
+        # Any non-finite loss since the last check, kept on the device: the loop reads it at log
+        # steps only, so a step never waits for the device (no host sync) just to check.
+        self.nonfinite = torch.zeros((), dtype=torch.bool, device=dev)
 
     # -- randomness, always drawn on the CPU generator ------------------------------------------
     def latent(self, n: int) -> LatentBatch:
@@ -88,7 +97,7 @@ class Run:
 
     def real_batch(self, data: torch.Tensor) -> torch.Tensor:
         idx = torch.randint(0, data.shape[0], (self.run["batch_size"],), generator=self.gen)
-        return data[idx].to(self.dev)
+        return data[idx.to(data.device)].to(self.dev)
 
     # -- one step ---------------------------------------------------------------------------------
     def mutual_info(self, features, z: LatentBatch) -> dict:
@@ -98,7 +107,7 @@ class Run:
     def info_loss(self, li: dict) -> torch.Tensor:
         return -(self.run["lambda_cat"] * li["cat"] + self.run["lambda_cont"] * li["cont"])
 
-    def d_step(self, data: torch.Tensor) -> dict:
+    def _d_losses(self, data: torch.Tensor) -> tuple[torch.Tensor, dict, dict]:
         run = self.run
         real = self.real_batch(data)
         z = self.latent(run["batch_size"])
@@ -115,23 +124,29 @@ class Run:
         loss = self.loss.d(batch.logits_real, batch.logits_fake)
         loss, logs = _add_terms(loss, (e.d_term(batch) for e in self.extensions.values()))
         li = self.mutual_info(feats_fake if self.info else feats_fake.detach(), z)
+        return loss, logs, li
+
+    def d_step(self, data: torch.Tensor, record: bool = True) -> dict:
+        with self.autocast():
+            loss, logs, li = self._d_losses(data)
         self.opt_d.zero_grad(set_to_none=True)
         if self.info:
             loss = loss + self.info_loss(li)
             loss.backward()
         else:
-            loss.backward()
+            # The L_I probe: its loss reaches Q only (D's features are detached for it), so one
+            # backward pass serves both; Q then takes its own optimiser's step.
             self.opt_q.zero_grad(set_to_none=True)
-            (-(li["cat"] + li["cont"])).backward()
+            (loss - (li["cat"] + li["cont"])).backward()
             self.opt_q.step()
-        grad_norm = _grad_norm(self.D)
+        grad_norm = _grad_norm(self.D) if record else None
         self.opt_d.step()
         for e in self.extensions.values():
             e.after_d_step()
-        return {"d_loss": loss.item(), **_numbers(logs), "li_cat": li["cat"].item(),
-                "li_cont": li["cont"].item(), "grad_norm_d": grad_norm}
+        return {"d_loss": loss.detach(), **logs, "li_cat": li["cat"].detach(), "li_cont": li["cont"].detach(),
+                "grad_norm_d": grad_norm}
 
-    def g_step(self) -> dict:
+    def _g_losses(self) -> tuple[torch.Tensor, dict]:
         z = self.latent(self.run["batch_size"])
         fake = self.G(z.vec)
         if self.run["spectral_norm"]:
@@ -143,22 +158,37 @@ class Run:
         if self.info:
             loss = loss + self.info_loss(self.mutual_info(feats, z))
         batch = GBatch(z.vec, fake, feats, logits, self.iteration)
-        loss, logs = _add_terms(loss, (e.g_term(batch) for e in self.extensions.values()))
+        return _add_terms(loss, (e.g_term(batch) for e in self.extensions.values()))
+
+    def g_step(self, record: bool = True) -> dict:
+        with self.autocast():
+            loss, logs = self._g_losses()
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = _grad_norm(self.G)
+        grad_norm = _grad_norm(self.G) if record else None
         self.opt_g.step()
         for e in self.extensions.values():
             e.after_g_step()
-        return {"g_loss": loss.item(), **_numbers(logs), "grad_norm_g": grad_norm}
+        return {"g_loss": loss.detach(), **logs, "grad_norm_g": grad_norm}
 
-    def step(self, data: torch.Tensor) -> dict:
+    def autocast(self):
+        """The forward passes' precision (train option ``precision``): float32, or bfloat16 autocast
+        (matmuls and convolutions in bf16, reductions and losses in float32; the weights, gradients
+        and optimiser states stay float32). Deterministic either way for a given configuration."""
+        return torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.run.get("precision") == "bfloat16")
+
+    def step(self, data: torch.Tensor, record: bool = True) -> dict:
+        """One iteration: n_critic D updates, one G update. With ``record`` the row of numbers for
+        train_log.csv (losses, terms, L_I, gradient norms); without, the same update with no
+        gradient norms and no value read back from the device (the loop records every log_every)."""
         self.G.train(), self.D.train(), self.Q.train()
         for _ in range(self.run["n_critic"]):
-            d = self.d_step(data)
-        g = self.g_step()
+            d = self.d_step(data, record)
+        g = self.g_step(record)
         self.iteration += 1
-        return {"iteration": self.iteration, **d, **g}
+        self.nonfinite |= ~(torch.isfinite(d["d_loss"]) & torch.isfinite(g["g_loss"]))
+        row = {"iteration": self.iteration, **d, **g}
+        return _numbers(row) if record else row
 
     # -- state ------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -170,6 +200,7 @@ class Run:
             "opt_d": self.opt_d.state_dict(), "opt_g": self.opt_g.state_dict(),
             "opt_q": None if self.opt_q is None else self.opt_q.state_dict(),
             "extensions": {name: e.state_dict() for name, e in self.extensions.items()},
+            "nonfinite": bool(self.nonfinite),
             "rng": self.gen.get_state(),
             "torch_rng": torch.get_rng_state(),
         }
@@ -181,6 +212,7 @@ class Run:
             self.opt_q.load_state_dict(state["opt_q"])
         for name, e in self.extensions.items():
             e.load_state_dict(state.get("extensions", {}).get(name, {}))
+        self.nonfinite.fill_(state.get("nonfinite", False))
         self.gen.set_state(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         self.iteration, self.rows, self.status = state["iteration"], state["rows"], state["status"]
@@ -197,7 +229,12 @@ def _add_terms(loss: torch.Tensor, terms) -> tuple[torch.Tensor, dict]:
 
 
 def _numbers(logs: dict) -> dict:
-    return {k: v.item() if isinstance(v, torch.Tensor) else v for k, v in logs.items()}
+    """Tensors read back as Python numbers, in one device-to-host copy."""
+    keys = [k for k, v in logs.items() if isinstance(v, torch.Tensor)]
+    if not keys:
+        return dict(logs)
+    values = torch.stack([logs[k].detach().float().reshape(()) for k in keys]).cpu().tolist()
+    return {**logs, **dict(zip(keys, values, strict=True))}
 
 
 def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, progress: bool = True) -> dict:
@@ -207,7 +244,10 @@ def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, pr
     channels, image_size = data_np.shape[1], data_np.shape[2]
     dev = pick_device()
     state = Run(run, seed, channels, image_size, dev)
-    data = to_float_images(data_np)
+    # The training set in the conv layout, held on the device (a GPU gets no copy per batch).
+    data = to_float_images(data_np).contiguous(memory_format=torch.channels_last)
+    if dev.type == "cuda":
+        data = data.to(dev)
     files = RunFiles(out_dir)
     resume_dir = files.resume
     resumed_from = try_resume(state, resume_dir)
@@ -221,10 +261,13 @@ def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, pr
     bar = tqdm(total=run["iterations"], initial=state.iteration, desc=f"train {variant} s{seed}",
                disable=not progress, mininterval=5)
     while state.iteration < run["iterations"] and state.status == "running":
-        row = state.step(data)
-        if not all(math.isfinite(row[k]) for k in ("d_loss", "g_loss")):
+        # The row of numbers (and the divergence check, one read of a device flag) at log steps
+        # and the last step only: no per-iteration host sync on a GPU.
+        record = (state.iteration + 1) % run["log_every"] == 0 or state.iteration + 1 == run["iterations"]
+        row = state.step(data, record)
+        if record and bool(state.nonfinite):
             state.status = "diverged"
-            log.warning("%s seed %d diverged at iteration %d: %s", variant, seed, state.iteration, row)
+            log.warning("%s seed %d diverged by iteration %d: %s", variant, seed, state.iteration, row)
         if state.iteration % run["log_every"] == 0 or state.status == "diverged":
             state.rows.append(row)
             now = time.perf_counter()

@@ -75,5 +75,5 @@ def score_step_seconds(images: np.ndarray, data: dict, classifier_paths: list[st
     from ganrepro.evaluate import score_images
 
     start = time.perf_counter()
-    score_images(images, data, classifier_paths, ev, dev)
+    score_images({"raw": images}, data, classifier_paths, ev, dev)
     return time.perf_counter() - start

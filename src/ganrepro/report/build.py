@@ -13,7 +13,7 @@ from ganrepro.report import claims, figures, render, tables, variance
 from ganrepro.report import inception as inception_section
 from ganrepro.report.metrics import METRICS
 from ganrepro.report.provenance import report_provenance
-from ganrepro.report.study import VARIANCE_METRICS, load_study
+from ganrepro.report.study import VARIANCE_METRICS, load_study, read_json
 
 
 def _pictures(study, inputs: ReportInputs, out: ReportFiles, rows: int) -> tuple[list[dict], list[dict]]:
@@ -113,6 +113,9 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         "provenance": report_provenance(sel, study.summaries, study.timing, params_file),
         "provenance_page": "../provenance/index.html",
     }
+    if inputs.bench is not None:
+        note, table = tables.display_bench(read_json(inputs.bench))
+        context["details"].append(("Performance (the bench step)", note, table))
     ema = tables.ema_rows(inputs, head)
     if len(ema):
         context["details"].insert(1, ("Generator EMA: raw vs EMA, same run", "The raw generator and the exponential "

@@ -180,6 +180,45 @@ def ema_rows(inputs: ReportInputs, head: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def bench_rows(bench: dict) -> list[dict]:
+    """One row per benchmarked variant of bench.json: it/s of both sides, the ratio, GFLOP/iteration,
+    peak fractions (a variant with no plain reference has a note instead)."""
+    rows = []
+    for variant, r in bench["training"].items():
+        if "ratio" not in r:
+            rows.append({"variant": variant, "note": r.get("note", "")})
+            continue
+        peak = r.get("peak_fraction") or {}
+        rows.append({"variant": variant, "ours_it_s": r["it_per_s"]["ours"], "reference_it_s": r["it_per_s"]["reference"],
+                     "ratio": r["ratio"], "gflop_per_it": r["gflop_per_iteration"]["ours"],
+                     "peak_ours": peak.get("ours", math.nan), "peak_reference": peak.get("reference", math.nan)})
+    return rows
+
+
+def display_bench(bench: dict) -> tuple[str, Table]:
+    """The bench step's figures: (note, table of the training step per variant)."""
+    rows = bench_rows(bench)
+    frame = pd.DataFrame({
+        "variant": [r["variant"] for r in rows],
+        "ours it/s": [fmt(r.get("ours_it_s"), 2) for r in rows],
+        "plain loop it/s": [fmt(r.get("reference_it_s"), 2) for r in rows],
+        "ratio": [fmt(r.get("ratio"), 2) if "ratio" in r else r.get("note", "") for r in rows],
+        "GFLOP/it": [fmt(r.get("gflop_per_it"), 2) for r in rows],
+        "% of matmul peak (ours / plain)": [f"{fmt(100 * r['peak_ours'], 0)} / {fmt(100 * r['peak_reference'], 0)}"
+                                            if "peak_ours" in r else "–" for r in rows],
+    })
+    ev, m = bench["evaluation"], bench["machine"]
+    tm = ev["is_mi_vs_torchmetrics"]
+    peak = bench.get("matmul_peak_gflops")
+    note = (f"{m['device']} ({m.get('cpu_capability', m.get('gpu', ''))}), {m['threads']} thread(s), torch {m['torch']}"
+            + (f"; float32 matmul peak {fmt(peak, 1)} GFLOP/s" if peak else "")
+            + ". Ratio = ours / a plain PyTorch loop on the same modules, interleaved in one run (> 1: ours is faster). "
+            f"Classifier: {fmt(ev['classifier_images_per_s'], 0)} images/s; IS + MI at every split count vs "
+            f"torchmetrics on the same probabilities: {fmt(tm.get('ratio'), 1)}× faster; the score step's work on "
+            f"{ev['score_step']['images']} images: {fmt(ev['score_step']['seconds'], 1)} s.")
+    return note, Table(frame)
+
+
 def display_verdicts(verdicts: pd.DataFrame) -> Table:
     order = ["claim", "verdict", "this run", "statistic", "rule", "paper", "setting here"]
     frame = verdicts[order].rename(columns={"paper": "paper (number, setting)"})
