@@ -94,5 +94,5 @@ def bench_variant(run: dict, channels: int, image_size: int, rounds: int, steps:
         "ratio": it_s["ours"] / it_s["reference"],
         "gflop_per_iteration": {k: v / 1e9 for k, v in flops.items()},
         "peak_fraction": {k: flops[k] * it_s[k] / (peak_gflops * 1e9) for k in flops} if peak_gflops else None,
-        "rounds": rounds, "steps_per_round": steps,
+        "precision": run.get("precision", "float32"), "rounds": rounds, "steps_per_round": steps,
     }

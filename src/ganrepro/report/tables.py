@@ -189,7 +189,8 @@ def bench_rows(bench: dict) -> list[dict]:
             rows.append({"variant": variant, "note": r.get("note", "")})
             continue
         peak = r.get("peak_fraction") or {}
-        rows.append({"variant": variant, "ours_it_s": r["it_per_s"]["ours"], "reference_it_s": r["it_per_s"]["reference"],
+        rows.append({"variant": variant, "precision": r.get("precision", "float32"),
+                     "ours_it_s": r["it_per_s"]["ours"], "reference_it_s": r["it_per_s"]["reference"],
                      "ratio": r["ratio"], "gflop_per_it": r["gflop_per_iteration"]["ours"],
                      "peak_ours": peak.get("ours", math.nan), "peak_reference": peak.get("reference", math.nan)})
     return rows
@@ -200,6 +201,7 @@ def display_bench(bench: dict) -> tuple[str, Table]:
     rows = bench_rows(bench)
     frame = pd.DataFrame({
         "variant": [r["variant"] for r in rows],
+        "ours: precision": [r.get("precision", "–") for r in rows],
         "ours it/s": [fmt(r.get("ours_it_s"), 2) for r in rows],
         "plain loop it/s": [fmt(r.get("reference_it_s"), 2) for r in rows],
         "ratio": [fmt(r.get("ratio"), 2) if "ratio" in r else r.get("note", "") for r in rows],
@@ -212,7 +214,8 @@ def display_bench(bench: dict) -> tuple[str, Table]:
     peak = bench.get("matmul_peak_gflops")
     note = (f"{m['device']} ({m.get('cpu_capability', m.get('gpu', ''))}), {m['threads']} thread(s), torch {m['torch']}"
             + (f"; float32 matmul peak {fmt(peak, 1)} GFLOP/s" if peak else "")
-            + ". Ratio = ours / a plain PyTorch loop on the same modules, interleaved in one run (> 1: ours is faster). "
+            + ". Ratio = ours / a plain float32 PyTorch loop on the same modules, interleaved in one run (> 1: ours is "
+            "faster); ours runs as the study trains (its precision). "
             f"Classifier: {fmt(ev['classifier_images_per_s'], 0)} images/s; IS + MI at every split count vs "
             f"torchmetrics on the same probabilities: {fmt(tm.get('ratio'), 1)}× faster; the score step's work on "
             f"{ev['score_step']['images']} images: {fmt(ev['score_step']['seconds'], 1)} s.")
