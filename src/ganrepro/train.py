@@ -120,7 +120,9 @@ class Run:
             feats_real, feats_fake = self.D.features(torch.cat([real, fake])).split(real.shape[0])
         else:
             feats_real, feats_fake = self.D.features(real), self.D.features(fake)
-        batch = DBatch(real, fake, feats_real, feats_fake, self.D.head(feats_real), self.D.head(feats_fake), self.iteration)
+        # Logits in float32 whatever the forward precision: the losses and their logged values.
+        logits_real, logits_fake = self.D.head(feats_real).float(), self.D.head(feats_fake).float()
+        batch = DBatch(real, fake, feats_real, feats_fake, logits_real, logits_fake, self.iteration)
         loss = self.loss.d(batch.logits_real, batch.logits_fake)
         loss, logs = _add_terms(loss, (e.d_term(batch) for e in self.extensions.values()))
         li = self.mutual_info(feats_fake if self.info else feats_fake.detach(), z)
@@ -152,7 +154,7 @@ class Run:
         if self.run["spectral_norm"]:
             self.D.eval()  # no power-iteration step on G's turn; σ(W) is D's estimate as it stands
         feats = self.D.features(fake)
-        logits = self.D.head(feats)
+        logits = self.D.head(feats).float()
         self.D.train()
         loss = self.loss.g(logits)
         if self.info:

@@ -9,7 +9,10 @@ from ganrepro.models.wrappers import VariationalBottleneck
 
 
 def gaussian_kl(mean: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:
-    """KL(N(μ, diag σ²) ‖ N(0, I)) per row: ½·Σ_j (μ_j² + σ_j² − 1 − 2·log σ_j)."""
+    """KL(N(μ, diag σ²) ‖ N(0, I)) per row: ½·Σ_j (μ_j² + σ_j² − 1 − 2·log σ_j), in float32 at least
+    (under bf16 autocast the encoder's outputs are bf16)."""
+    dtype = torch.promote_types(mean.dtype, torch.float32)
+    mean, logstd = mean.to(dtype), logstd.to(dtype)
     return 0.5 * (mean.pow(2) + (2 * logstd).exp() - 1 - 2 * logstd).sum(1)
 
 
