@@ -1,6 +1,8 @@
 """The big systems at small scale (issue 14), each mechanism against an independent computation:
 PGGAN's minibatch stddev (numpy), equalised learning rate (He's constant), pixel norm, growth and
-fade schedule; resume to identical bytes for every new variant."""
+fade schedule; BigGAN's conditional BN (per-class affine after batch statistics, numpy), projection
+D (its definition), orthogonal regulariser (closed form and gradient), truncated latents (scipy);
+resume to identical bytes for every new variant."""
 
 import copy
 import math
@@ -16,7 +18,7 @@ from ganrepro.models import pggan
 from ganrepro.train import Run, train
 
 CPU = torch.device("cpu")
-BIG_VARIANTS = ("pggan",)
+BIG_VARIANTS = ("pggan", "biggan")
 
 
 def _data(n=32, seed=0, size=28) -> torch.Tensor:
@@ -132,6 +134,110 @@ def test_pggan_config_rules(smoke_params):
     cfg = copy.deepcopy(smoke_params)
     del cfg["variants"]["pggan"]["drift_weight"]
     with pytest.raises(ParamsError, match="variants.pggan.drift_weight: extensions 'drift' needs it"):
+        validate(cfg)
+
+
+# -- BigGAN ------------------------------------------------------------------------------------------
+
+def test_conditional_batch_norm_is_batch_statistics_then_a_per_class_affine():
+    from ganrepro.models.biggan import ConditionalBatchNorm2d
+
+    torch.manual_seed(0)
+    cbn = ConditionalBatchNorm2d(3, 4, lambda m: m).double()
+    classes = torch.tensor([0, 1, 0, 2, 1])
+    table = torch.randn(3, 4, dtype=torch.float64)  # one conditioning vector per class
+    x = torch.randn(5, 3, 4, 4, dtype=torch.float64) * 2 + 1
+    out = cbn(x, table[classes]).detach().numpy()
+    a = x.numpy()
+    xhat = (a - a.mean(axis=(0, 2, 3), keepdims=True)) / np.sqrt(a.var(axis=(0, 2, 3), keepdims=True) + 1e-5)
+    wg, wb = cbn.gain.weight.detach().numpy(), cbn.bias.weight.detach().numpy()
+    for k in range(3):  # per-class BN: class k's own γ_k = 1 + W_γ c_k, β_k = W_β c_k
+        rows = (classes == k).numpy()
+        gamma, beta = 1 + wg @ table[k].numpy(), wb @ table[k].numpy()
+        np.testing.assert_allclose(out[rows], xhat[rows] * gamma[:, None, None] + beta[:, None, None], rtol=1e-10)
+
+
+def test_projection_discriminator_is_psi_plus_class_embedding_dot_features():
+    from ganrepro.models.biggan import build_discriminator
+
+    torch.manual_seed(0)
+    d = build_discriminator(1, 28, 4, 10, spectral_norm=True, norm="none").eval()
+    x, y = _data(6), torch.tensor([0, 3, 3, 9, 1, 2])
+    with torch.no_grad():
+        phi = d.features(x)
+        v = d.embed.weight  # V after spectral normalisation, F × K
+        expected = d.inner.out(phi).squeeze(1) + (phi * v[:, y].T).sum(1)
+        torch.testing.assert_close(d(x, y), expected)
+        # Only the projection depends on the class: D(x, y) − D(x, y') = ⟨v_y − v_y', φ(x)⟩.
+        y2 = torch.tensor([5, 5, 5, 5, 5, 5])
+        torch.testing.assert_close(d(x, y) - d(x, y2), (phi * (v[:, y] - v[:, y2]).T).sum(1))
+        assert torch.linalg.matrix_norm(v, 2).item() == pytest.approx(1.0, abs=0.02)
+
+
+def test_orthogonal_regulariser_closed_form_and_gradient():
+    from ganrepro.extensions.orthogonal import orthogonal_regulariser, regularised_weights
+    from ganrepro.models.biggan import Generator
+
+    q, _ = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64))
+    scaled = q * torch.tensor([1.0, 2, 3, 4, 5, 6], dtype=torch.float64)[:, None]  # orthogonal rows, any norms
+    assert orthogonal_regulariser([scaled]).item() == pytest.approx(0.0, abs=1e-20)
+    w = torch.tensor([[1.0, 1.0], [1.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    conv = torch.tensor([[[[1.0]], [[2.0]]], [[[0.0]], [[1.0]]]], dtype=torch.float64)  # 2×2×1×1: rows (1, 2), (0, 1)
+    value = orthogonal_regulariser([w, conv])
+    assert value.item() == pytest.approx(2 * 1.0**2 + 2 * 2.0**2)  # WWᵀ off-diagonals 1, 1 and 2, 2
+    value.backward()
+    wn = w.detach().numpy()
+    mask = 1 - np.eye(2)
+    np.testing.assert_allclose(w.grad.numpy(), 4 * ((wn @ wn.T) * mask) @ wn)  # d/dW ‖WWᵀ ⊙ M‖²
+    g = Generator(8, 10, 2, 1, 28, 4)
+    names = {id(p) for p in regularised_weights(g)}
+    assert id(g.shared.weight) not in names and id(g.fc.parametrizations.weight.original) in names
+
+
+def test_truncated_latents_follow_the_truncated_normal():
+    from scipy import stats
+
+    from ganrepro.latent import LatentSpec, truncated_normal
+
+    gen = torch.Generator().manual_seed(0)
+    z = truncated_normal(4000, 5, 0.5, gen).numpy().ravel()
+    assert np.abs(z).max() <= 0.5
+    assert stats.kstest(z, stats.truncnorm(-0.5, 0.5).cdf).pvalue > 0.01
+    np.testing.assert_allclose(z.var(), stats.truncnorm(-0.5, 0.5).var(), rtol=0.05)
+    spec = LatentSpec(16, 10, 2)
+    a = spec.sample(8, torch.Generator().manual_seed(1), truncation=1.0)
+    b = spec.sample(8, torch.Generator().manual_seed(1), truncation=1.0)
+    torch.testing.assert_close(a.vec, b.vec)  # deterministic on the CPU generator
+    assert a.vec[:, :16].abs().max() <= 1.0 and a.cont.abs().max() <= 1  # codes as always
+
+
+def test_conditional_run_gives_d_the_labels_of_the_drawn_images(smoke_params):
+    from ganrepro.trainers import make_run
+
+    run = resolve_variant(smoke_params, "biggan")
+    state = make_run(run, 0, 1, 28, CPU)
+    labels = torch.arange(32) % 10
+    images = labels.float().view(-1, 1, 1, 1).expand(32, 1, 28, 28) / 10  # the class is readable from the image
+    real, y = state.real_batch((images, labels))
+    torch.testing.assert_close((real[:, 0, 0, 0] * 10).round().long(), y)
+    row = state.step((images, labels))
+    assert math.isfinite(row["d_loss"]) and row["ortho"] > 0
+    # G's class is the latent's categorical code: changing it changes the image, same noise.
+    z = state.latent(2).vec
+    z2 = z.clone()
+    z2[:, run["z_dim"]: run["z_dim"] + 10] = torch.eye(10)[[3, 7]]
+    state.G.eval()
+    assert not torch.allclose(state.G(z), state.G(z2))
+
+
+def test_biggan_config_rules(smoke_params):
+    cfg = copy.deepcopy(smoke_params)
+    cfg["variants"]["biggan"]["penalty"] = "r1"
+    with pytest.raises(ParamsError, match="trainer 'conditional' takes penalty none"):
+        validate(cfg)
+    cfg = copy.deepcopy(smoke_params)
+    del cfg["variants"]["biggan"]["trainer"]
+    with pytest.raises(ParamsError, match="architecture 'biggan' and trainer 'conditional' go together"):
         validate(cfg)
 
 

@@ -86,6 +86,10 @@ class Run:
     def latent(self, n: int) -> LatentBatch:
         return self.latent_spec.sample(n, self.gen).to(self.dev)
 
+    def training_data(self, prepared: dict):
+        """What ``step`` takes, from the prepared data set: here the training images as floats."""
+        return to_float_images(prepared["x_train"])
+
     def real_batch(self, data: torch.Tensor) -> torch.Tensor:
         idx = torch.randint(0, data.shape[0], (self.run["batch_size"],), generator=self.gen)
         return data[idx].to(self.dev)
@@ -202,12 +206,14 @@ def _numbers(logs: dict) -> dict:
 
 def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, progress: bool = True) -> dict:
     """Train one run; write checkpoint.pt, train_log.csv, train_summary.json, timing.json."""
+    from ganrepro.trainers import make_run  # the trainers subclass Run
+
     run = resolve_variant(sel, variant)
-    data_np = load_prepared(data_path)["x_train"]
-    channels, image_size = data_np.shape[1], data_np.shape[2]
+    prepared = load_prepared(data_path)
+    channels, image_size = prepared["x_train"].shape[1], prepared["x_train"].shape[2]
     dev = pick_device()
-    state = Run(run, seed, channels, image_size, dev)
-    data = to_float_images(data_np)
+    state = make_run(run, seed, channels, image_size, dev)  # the run's trainer (trainers.TRAINERS)
+    data = state.training_data(prepared)
     files = RunFiles(out_dir)
     resume_dir = files.resume
     resumed_from = try_resume(state, resume_dir)
