@@ -26,6 +26,7 @@ from ganrepro.penalties import PENALTIES, PenaltyInputs
 from ganrepro.registry import Registry
 from ganrepro.report.claims import RULES
 from ganrepro.report.metrics import METRICS, REFERENCES
+from ganrepro.trainers import TRAINERS
 
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())
 TRAIN = SCHEMA["$defs"]["train_options"]["properties"]
@@ -39,10 +40,11 @@ TRAIN = SCHEMA["$defs"]["train_options"]["properties"]
     (DATASETS, SCHEMA["properties"]["data"]["properties"]["dataset"]["enum"]),
     (ARCHITECTURES, TRAIN["architecture"]["enum"]),
     (EXTENSIONS, TRAIN["extensions"]["items"]["enum"]),
+    (TRAINERS, TRAIN["trainer"]["enum"]),
     (RULES, SCHEMA["$defs"]["claim"]["properties"]["rule"]["enum"]),
     (METRICS, SCHEMA["$defs"]["metric"]["anyOf"][0]["enum"]),
     (REFERENCES, SCHEMA["$defs"]["reference_subject"]["enum"]),
-], ids=["loss", "penalty", "d_norm", "optimizer", "dataset", "architecture", "extension", "claim_rule", "metric",
+], ids=["loss", "penalty", "d_norm", "optimizer", "dataset", "architecture", "extension", "trainer", "claim_rule", "metric",
         "reference_subject"])
 def test_schema_enum_equals_registry(registry, enum):
     assert list(registry) == list(enum), "the schema and the registry list different names"

@@ -34,6 +34,10 @@ MECHANISM_OPTIONS: dict[tuple[str, str], dict[str, str]] = {
     ("extensions", "ema"): {"ema_decay": "Yazıcı 2019 / PGGAN: 0.999; BigGAN 0.9999",
                             "ema_start": "BigGAN: start averaging after 20k G updates (0 = at once)"},
     ("extensions", "entropy"): {"entropy_weight": "Kumar 2019: 1", "entropy_width": "width of the statistics network"},
+    ("extensions", "progressive"): {"grow_phase": "Karras 2018: 800k real images per fade and per stable phase "
+                                                  "(G updates here)"},
+    ("extensions", "drift"): {"drift_weight": "Karras 2018: ε_drift = 0.001"},
+    ("extensions", "orthogonal"): {"ortho_weight": "Brock 2019: β = 1e-4"},
 }
 # Penalties on ∇ₓD per sample: batch norm in D would couple the samples of a batch.
 GRADIENT_PENALTIES = ("gp", "r1", "roth", "wgan_div")
@@ -179,6 +183,28 @@ def mechanism_problems(run: dict, key: str) -> list[str]:
         if (name == run["penalty"] or name in extensions) and run["loss"] != "wasserstein":
             problems.append(f"{key}: {kind} '{name}' is defined for a Wasserstein critic; loss "
                             f"'{run['loss']}' is not (use wasserstein)")
+    growing = run.get("architecture") == "pggan"
+    if growing != ("progressive" in extensions):
+        problems.append(f"{key}: architecture 'pggan' and extension 'progressive' go together (the extension "
+                        "moves the growing nets' stage and fade α; other nets do not grow)")
+    if growing and (run["spectral_norm"] or run["d_norm"] != "none"):
+        problems.append(f"{key}: architecture 'pggan' has its own normalisation (equalised learning rate, pixel "
+                        "norm in G, none in D): set spectral_norm false and d_norm none")
+    if "progressive" in extensions and "ema" in extensions and extensions.index("ema") < extensions.index("progressive"):
+        problems.append(f"{key}.extensions: list 'progressive' before 'ema' (G_ema copies G's stage after each update)")
+    conditional = run.get("trainer") == "conditional"
+    if conditional != (run.get("architecture") == "biggan"):
+        problems.append(f"{key}: architecture 'biggan' and trainer 'conditional' go together (the projection D "
+                        "needs each image's class; the other nets take none)")
+    if conditional:
+        if run["penalty"] != "none" or set(extensions) - {"ema", "orthogonal"}:
+            problems.append(f"{key}: trainer 'conditional' takes penalty none and extensions ema, orthogonal only "
+                            "(the others call D(x) without a class)")
+        if run["lambda_cat"] > 0:
+            problems.append(f"{key}.lambda_cat: under trainer 'conditional' the categorical code is the class, "
+                            "not an InfoGAN code: keep it 0")
+        if run["codes"]["categorical"] < 2:
+            problems.append(f"{key}.codes.categorical: trainer 'conditional' reads it as the number of classes")
     for name in ("consistency", "vdb"):
         if name in extensions and run["spectral_norm"]:
             problems.append(f"{key}: extension '{name}' with spectral_norm: the step runs D in eval mode on "

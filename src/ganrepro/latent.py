@@ -30,6 +30,17 @@ def sample_codes(n: int, n_categorical: int, n_continuous: int, generator: torch
     return to(cat_idx), to(cat_onehot), to(cont)
 
 
+def truncated_normal(n: int, dim: int, threshold: float, generator: torch.Generator) -> torch.Tensor:
+    """z ~ N(0, I) truncated to |z_i| ≤ ``threshold`` (BigGAN's truncation trick, Sec. 3.1): by
+    inverse CDF, z = Φ⁻¹(Φ(−t) + u·(Φ(t) − Φ(−t))), u ~ U(0, 1) drawn on ``generator`` — one draw
+    per entry (BigGAN's resampling of out-of-range entries has the same distribution), float64
+    inside so the tails stay exact."""
+    u = torch.rand(n, dim, generator=generator, dtype=torch.float64)
+    t = torch.tensor(float(threshold), dtype=torch.float64)
+    lo = torch.special.ndtr(-t)
+    return torch.special.ndtri(lo + u * (1 - 2 * lo)).clamp(-t, t).float()
+
+
 def code_vector(cat_onehot: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
     """The generator's code input: one-hot categorical ⊕ continuous, N × (K + C)."""
     return torch.cat([cat_onehot, cont], dim=1)
@@ -62,9 +73,11 @@ class LatentSpec:
     def code_dim(self) -> int:
         return self.n_categorical + self.n_continuous
 
-    def sample(self, n: int, generator: torch.Generator) -> LatentBatch:
-        """n inputs drawn on the CPU ``generator``: z, then the codes."""
-        z = torch.randn(n, self.z_dim, generator=generator)
+    def sample(self, n: int, generator: torch.Generator, truncation: float | None = None) -> LatentBatch:
+        """n inputs drawn on the CPU ``generator``: z, then the codes; with ``truncation`` t, z is
+        drawn from N(0, I) truncated to [−t, t] (``truncated_normal``), the codes as always."""
+        z = (torch.randn(n, self.z_dim, generator=generator) if truncation is None
+             else truncated_normal(n, self.z_dim, truncation, generator))
         cat_idx, cat_onehot, cont = sample_codes(n, self.n_categorical, self.n_continuous, generator=generator)
         return LatentBatch(torch.cat([z, code_vector(cat_onehot, cont)], dim=1), cat_idx, cont)
 

@@ -95,9 +95,22 @@ class Run:
     def latent(self, n: int) -> LatentBatch:
         return self.latent_spec.sample(n, self.gen).to(self.dev)
 
-    def real_batch(self, data: torch.Tensor) -> torch.Tensor:
+    def training_data(self, prepared: dict):
+        """What ``step`` takes, from the prepared data set: here the training images as floats, in
+        the convolutions' layout, held on the device (a GPU gets no host copy per batch)."""
+        images = to_float_images(prepared["x_train"]).contiguous(memory_format=torch.channels_last)
+        return images.to(self.dev) if self.dev.type == "cuda" else images
+
+    def real_batch(self, data: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A batch of real images drawn on the run's generator, and their labels (None: this
+        trainer's D takes none; trainers.conditional draws them with the images)."""
         idx = torch.randint(0, data.shape[0], (self.run["batch_size"],), generator=self.gen)
-        return data[idx.to(data.device)].to(self.dev)
+        return data[idx.to(data.device)].to(self.dev), None
+
+    def d_head(self, features: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """D's logits (float32 whatever the forward precision: the losses and their logged values).
+        A class-conditional trainer passes the labels to its projection D."""
+        return self.D.head(features).float()
 
     # -- one step ---------------------------------------------------------------------------------
     def mutual_info(self, features, z: LatentBatch) -> dict:
@@ -109,7 +122,7 @@ class Run:
 
     def _d_losses(self, data: torch.Tensor) -> tuple[torch.Tensor, dict, dict]:
         run = self.run
-        real = self.real_batch(data)
+        real, labels_real = self.real_batch(data)
         z = self.latent(run["batch_size"])
         with torch.no_grad():
             fake = self.G(z.vec)
@@ -120,8 +133,8 @@ class Run:
             feats_real, feats_fake = self.D.features(torch.cat([real, fake])).split(real.shape[0])
         else:
             feats_real, feats_fake = self.D.features(real), self.D.features(fake)
-        # Logits in float32 whatever the forward precision: the losses and their logged values.
-        logits_real, logits_fake = self.D.head(feats_real).float(), self.D.head(feats_fake).float()
+        # The fake images' class is their latent's categorical code (used by a conditional D only).
+        logits_real, logits_fake = self.d_head(feats_real, labels_real), self.d_head(feats_fake, z.cat_idx)
         batch = DBatch(real, fake, feats_real, feats_fake, logits_real, logits_fake, self.iteration)
         loss = self.loss.d(batch.logits_real, batch.logits_fake)
         loss, logs = _add_terms(loss, (e.d_term(batch) for e in self.extensions.values()))
@@ -154,7 +167,7 @@ class Run:
         if self.run["spectral_norm"]:
             self.D.eval()  # no power-iteration step on G's turn; σ(W) is D's estimate as it stands
         feats = self.D.features(fake)
-        logits = self.D.head(feats).float()
+        logits = self.d_head(feats, z.cat_idx)
         self.D.train()
         loss = self.loss.g(logits)
         if self.info:
@@ -241,15 +254,14 @@ def _numbers(logs: dict) -> dict:
 
 def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, progress: bool = True) -> dict:
     """Train one run; write checkpoint.pt, train_log.csv, train_summary.json, timing.json."""
+    from ganrepro.trainers import make_run  # the trainers subclass Run
+
     run = resolve_variant(sel, variant)
-    data_np = load_prepared(data_path)["x_train"]
-    channels, image_size = data_np.shape[1], data_np.shape[2]
+    prepared = load_prepared(data_path)
+    channels, image_size = prepared["x_train"].shape[1], prepared["x_train"].shape[2]
     dev = pick_device()
-    state = Run(run, seed, channels, image_size, dev)
-    # The training set in the conv layout, held on the device (a GPU gets no copy per batch).
-    data = to_float_images(data_np).contiguous(memory_format=torch.channels_last)
-    if dev.type == "cuda":
-        data = data.to(dev)
+    state = make_run(run, seed, channels, image_size, dev)  # the run's trainer (trainers.TRAINERS)
+    data = state.training_data(prepared)
     files = RunFiles(out_dir)
     resume_dir = files.resume
     resumed_from = try_resume(state, resume_dir)

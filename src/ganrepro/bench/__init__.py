@@ -61,8 +61,8 @@ def run_bench(sel: dict, data_path: Path, classifier_paths: list[str], out_dir: 
     training = {}
     for variant in tqdm(variants, desc="bench: training step", disable=not progress):
         run = resolve_variant(sel, variant)
-        if run["penalty"] not in ReferenceLoop.SUPPORTED_PENALTIES or run.get("extensions"):
-            training[variant] = {"note": "no plain reference for this penalty or extension"}
+        if run["penalty"] not in ReferenceLoop.SUPPORTED_PENALTIES or run.get("extensions") or run.get("trainer", "gan") != "gan":
+            training[variant] = {"note": "no plain reference for this penalty, extension or trainer"}
             continue
         training[variant] = bench_variant(run, channels, size, opts["rounds"], opts["steps"], opts["warmup"], dev, peak)
     n = min(opts["eval_images"], len(data["x_test"]))

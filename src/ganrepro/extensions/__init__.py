@@ -11,6 +11,9 @@ mechanism. The run's ``penalty`` enters the same way (``base.PenaltyTerm``), fir
 | `vdb`         | Variational Discriminator Bottleneck (Peng et al. 2019) | D: KL term, adaptive β      |
 | `ema`         | generator EMA (Yazıcı et al. 2019)      | G's weights, averaged after G's step       |
 | `entropy`     | Maximum Entropy Generators (Kumar et al. 2019) | G: entropy estimate via I(z; G(z))  |
+| `progressive` | PGGAN (Karras et al. 2018)              | G, D: growth stage and fade α over G updates |
+| `drift`       | PGGAN (Karras et al. 2018)              | D: ε·E[D(x)²] on real samples              |
+| `orthogonal`  | BigGAN (Brock et al. 2019)              | G: β·Σ‖WWᵀ ⊙ (1 − I)‖²_F                   |
 
 A new extension is a subclass of ``Extension`` registered here, the paper's formula in its
 docstring, its options in ``config.MECHANISM_OPTIONS`` and its name in the schema's enum.
@@ -23,6 +26,8 @@ from ganrepro.extensions.bottleneck import Bottleneck
 from ganrepro.extensions.consistency import Consistency
 from ganrepro.extensions.ema import GeneratorEMA
 from ganrepro.extensions.entropy import EntropyTerm
+from ganrepro.extensions.orthogonal import Orthogonal
+from ganrepro.extensions.pggan import Drift, Progressive
 from ganrepro.penalties import PENALTIES
 from ganrepro.registry import Registry
 
@@ -33,6 +38,9 @@ EXTENSIONS.register("consistency", Consistency)
 EXTENSIONS.register("vdb", Bottleneck)
 EXTENSIONS.register("ema", GeneratorEMA)
 EXTENSIONS.register("entropy", EntropyTerm)
+EXTENSIONS.register("progressive", Progressive)
+EXTENSIONS.register("drift", Drift)
+EXTENSIONS.register("orthogonal", Orthogonal)
 
 
 def build_extensions(setup: Setup) -> dict[str, Extension]:

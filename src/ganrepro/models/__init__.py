@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from ganrepro.errors import CorruptCheckpoint, MissingInput
-from ganrepro.models import dcgan, infogan_mnist, resnet, sngan
+from ganrepro.models import biggan, dcgan, infogan_mnist, pggan, resnet, sngan
 from ganrepro.models.dcgan import QHead
 from ganrepro.models.layers import NORMS, count_parameters, init_weights
 from ganrepro.models.wrappers import wrap_discriminator
@@ -78,6 +78,33 @@ def build_infogan_mnist(run: dict, channels: int, image_size: int):
               slope=infogan_mnist.SLOPE)
     for m in (g, d, q):
         m.apply(init_weights)
+    return g, d, q
+
+
+@ARCHITECTURES.register("pggan")
+def build_pggan(run: dict, channels: int, image_size: int):
+    """Karras 2018 (``models.pggan``): growing G and D with equalised learning rate, pixel norm and
+    minibatch stddev; the ``progressive`` extension moves their stage and fade α. Weights N(0, 1)
+    (the run-time He scale does the rest), the Q probe DCGAN-initialised."""
+    g = pggan.Generator(_latent_dim(run), channels, image_size, run["width"])
+    d = pggan.Discriminator(channels, image_size, run["width"])
+    q = QHead(d.feature_dim, run["codes"]["categorical"], run["codes"]["continuous"])
+    q.apply(init_weights)
+    return g, d, q
+
+
+@ARCHITECTURES.register("biggan")
+def build_biggan(run: dict, channels: int, image_size: int):
+    """Brock 2019 (``models.biggan``): class-conditional G (shared embedding, hierarchical z,
+    conditional BN) and the SNGAN ResNet D with a projection head; the class is the latent's
+    categorical code (trainer ``conditional``). Spectral norm in G follows ``spectral_norm`` too."""
+    codes = run["codes"]
+    g = biggan.Generator(run["z_dim"], codes["categorical"], codes["continuous"], channels, image_size, run["width"],
+                         spectral_norm=run["spectral_norm"])
+    d = biggan.build_discriminator(channels, image_size, run["width"], codes["categorical"], run["spectral_norm"],
+                                   run["d_norm"])
+    q = QHead(d.feature_dim, codes["categorical"], codes["continuous"])
+    q.apply(init_weights)
     return g, d, q
 
 
