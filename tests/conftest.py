@@ -14,6 +14,9 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
 SMOKE_PARAMS = ROOT / "tests" / "smoke" / "params.yaml"
 PROBE = ROOT / "tests" / "probe"
+# The smoke study's variants the DVC side trains: the bench's two, the one tests/test_dvc.py changes
+# (sngan), one with generator EMA and progressive growing (pggan).
+DVC_VARIANTS = ("dcgan", "wgan_gp", "sngan", "pggan")
 SMK = [sys.executable, "-m", "snakemake"]
 DVC = [str(BIN / "dvc")]
 
@@ -82,7 +85,10 @@ def clone(repo: Path, dest: Path) -> Path:
 def pipelines(tmp_path_factory) -> dict[str, Path]:
     """The smoke study through Snakemake and through DVC, side by side (one job at a time each).
 
-    Both run in clones of one git repository (params.yaml = the smoke study). The Snakemake run
+    Both run in clones of one git repository (params.yaml = the smoke study); DVC's clone trains
+    ``DVC_VARIANTS`` of it (committed as its params.yaml), so the DVC run, serial and with DVC's
+    per-stage bookkeeping, costs about a third: tests/test_smoke.py compares every file the two
+    runs share, byte for byte, and checks the report's determinism within Snakemake's run. The Snakemake run
     records what each step imports and opens (tests/probe). The DVC run is then committed (its
     dvc.lock) and pushed to the project's default remote, a directory beside the clones: the
     study that tests/test_dvc.py clones, pulls and goes back in. GANREPRO_REUSE_STUDY=<an earlier
@@ -102,6 +108,10 @@ def pipelines(tmp_path_factory) -> dict[str, Path]:
         return paths
     origin = smoke_repo(root / "origin")
     smk, dvc = clone(origin, root / "smk"), clone(origin, root / "dvc")
+    cfg = yaml.safe_load((dvc / "params.yaml").read_text())
+    cfg["study"]["variants"] = list(DVC_VARIANTS)
+    write_params(dvc / "params.yaml", cfg)
+    git(dvc, "commit", "-q", "-am", "the DVC side of the smoke study: DVC_VARIANTS")
     probe_env = study_env(smk, PYTHONPATH=f"{PROBE}{os.pathsep}{smk / 'src'}", GANREPRO_PROBE=str(paths["probe"]))
     procs = {
         "smk": subprocess.Popen(SMK + ["--cores", "1"], cwd=smk, env=probe_env,

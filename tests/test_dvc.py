@@ -266,11 +266,16 @@ def test_dvc_commit_records_what_snakemake_built(study, snakemake_then_dvc):
     assert snakemake_then_dvc["snakemake_after_commit"] == set()  # --no-relink: mtimes untouched
     # the hashes DVC recorded for Snakemake's files are those of DVC's own run, wall times aside
     built_by_dvc = yaml.safe_load((study["dvc"] / "dvc.lock").read_text())["stages"]
+    compared = 0
     for name, st in snakemake_then_dvc["lock"]["stages"].items():
+        if name not in built_by_dvc:  # DVC's run trains DVC_VARIANTS of the smoke study (conftest)
+            continue
         for out in st["outs"]:
-            if Path(out["path"]).name not in ("timing.json", "report"):
+            if Path(out["path"]).name not in ("timing.json", "report", "bench.json"):
                 same = next(o for o in built_by_dvc[name]["outs"] if o["path"] == out["path"])
                 assert out["md5"] == same["md5"], out["path"]
+                compared += 1
+    assert compared > 50
 
 
 def test_one_parameter_change_reruns_that_variant_and_what_follows(study, snakemake_then_dvc):
