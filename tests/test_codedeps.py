@@ -62,7 +62,8 @@ def test_a_command_that_is_not_a_ganrepro_subcommand_is_refused():
 def observed(pipelines) -> dict[str, list[dict]]:
     """The probe's records of the smoke study's Snakemake run, by subcommand."""
     records = probe_records(pipelines["probe"])
-    assert len(records) == len(pipeline.jobs(yaml.safe_load(SMOKE_PARAMS.read_text())))  # one per job
+    cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
+    assert len(records) == len(pipeline.jobs(cfg, orchestrator="snakemake"))  # one per job
     by_step: dict[str, list[dict]] = {}
     for r in records:
         by_step.setdefault(r["argv"][0], []).append(r)

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import DVC, SMK, clone, git, run, study_env
+from conftest import DVC, SMK, SMOKE_PARAMS, clone, git, run, study_env, write_params
 from ganrepro import codedeps, pipeline
 from ganrepro.config import load_params
 from ganrepro.headline import headline_split
@@ -226,7 +226,8 @@ def snakemake_then_dvc(study) -> dict:
     (DVC's run cache has B's stages: it restores their outputs instead of training again)."""
     work = study["root"] / "snakemake-then-dvc"
     shutil.copytree(study["smk"], work, symlinks=True)  # the Snakemake run's working copy, mtimes kept
-    git(work, "checkout", "--", "params.yaml")  # as committed (tests/test_smoke.py edits the run's copy)
+    write_params(work / "params.yaml", yaml.safe_load(SMOKE_PARAMS.read_text()))  # the study Snakemake ran
+    # (tests/test_smoke.py edits the run's copy); committed with A below
     runs = [f"results/runs/{v}/seed{s}" for v, s in study["runs"]]
 
     def state() -> dict:
@@ -238,7 +239,7 @@ def snakemake_then_dvc(study) -> dict:
     out["status"] = dvc(work, "status")
     out["snakemake_after_commit"] = snakemake_plan(work)
     out["lock"] = yaml.safe_load((work / "dvc.lock").read_text())
-    git(work, "add", "dvc.lock")
+    git(work, "add", "dvc.lock", "params.yaml")
     git(work, "commit", "-q", "-m", "A: the Snakemake run, recorded by dvc commit")
 
     set_param(work, "sngan", "lr_d", 0.0001)  # one parameter

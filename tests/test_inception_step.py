@@ -87,7 +87,7 @@ def test_stage_runs_only_with_a_weights_file_that_exists(tmp_path, smoke_params)
     assert "results/inception/fashion_mnist/real_scores.json" in inputs.files()
     assert "results/runs/dcgan/seed0/inception_scores.json" in inputs.files()
     report = [j for j in pipeline.jobs(cfg) if j.step == "report"][0]
-    assert "inception" in report.params and "results/runs/ttur/seed1/inception_scores.json" in report.deps
+    assert "inception" in report.params and "results/runs/vdb/seed1/inception_scores.json" in report.deps
 
 
 def test_report_section_says_what_is_missing_and_why(smoke_params):
@@ -151,7 +151,8 @@ def test_inception_stage_end_to_end_equals_torch_fidelity(tmp_path, smoke_params
     cfg["train"].update(iterations=3, checkpoint_every=3, log_every=1, architecture="sngan_cnn")
     cfg["variants"] = {"sngan": cfg["variants"]["sngan"]}
     cfg["classifier"].update(count=1)
-    cfg["evaluation"] = {"n_samples": 4, "splits": [1, 2], "bootstrap": 5, "memorisation_samples": 4, "grid_rows": 2}
+    cfg["evaluation"] = {"n_samples": 4, "splits": [1, 2], "bootstrap": 5, "memorisation_samples": 4, "grid_rows": 2,
+                         "extra_draws": []}
     cfg["gaming"] = {"n": 8, "steps": 2, "lr": 0.05}
     cfg["inception"] = {"weights": "weights/pt_inception-random.pth", "format": "tf_fidelity", "n_train": 4,
                         "batch_size": 8}

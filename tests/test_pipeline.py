@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import DVC, ROOT, copy_project, git, run, study_env, write_params
-from ganrepro import codedeps, dvcyaml, pipeline
+from ganrepro import codedeps, dvcyaml, paths, pipeline
 from ganrepro.config import load_params
 
 SNAKEMAKE_ONLY = {name for name, step in pipeline.STEPS.items() if "dvc" not in step.orchestrators}
@@ -26,8 +26,9 @@ def _field(block: str, name: str) -> list[str]:
 
 
 def snakemake_jobs(workdir=ROOT, configfile: str | None = None) -> dict[tuple, dict]:
-    """Jobs of `snakemake -n -p`: {(rule, outputs): {inputs, cmd}} (rule `all` left out)."""
-    cmd = [sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1", "--forceall"]
+    """Jobs of `snakemake -n -p`: {(rule, outputs): {inputs, cmd}} (rule `all` left out), for the
+    default target and the provenance page (asked for by name, as `make reproduce` does)."""
+    cmd = [sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1", "--forceall", "all", paths.PROVENANCE_DIR]
     if configfile:
         cmd += ["--configfile", configfile]
     out = run(cmd, cwd=workdir, env=study_env(workdir)).stdout

@@ -491,7 +491,9 @@ def jobs(cfg: dict, params_file: str = "params.yaml", orchestrator: str = "dvc")
 
 
 def final_targets(cfg: dict) -> list[str]:
-    """Snakemake's ``rule all``: every output of the study, not just the report and the provenance
-    page (Snakemake makes a job's outputs only when a target needs them, and DVC tracks them all:
-    metrics.json and is_splits.csv are read by no step)."""
-    return [o for j in jobs(cfg, orchestrator="snakemake") for o in j.outs]
+    """Snakemake's ``rule all``: every output of the study DVC also makes, not just the report
+    (Snakemake makes a job's outputs only when a target needs them; metrics.json and is_splits.csv
+    are read by no step). Not the provenance page: it reads every job's benchmark file, which a
+    clone restored by ``dvc pull`` lacks, so as a default target it would retrain the whole study
+    there; ask for it by name (``snakemake --cores 8 all results/provenance``, as ``make reproduce``)."""
+    return [o for j in jobs(cfg) for o in j.outs]
