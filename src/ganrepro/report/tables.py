@@ -223,6 +223,8 @@ def display_bench(bench: dict) -> tuple[str, Table]:
 
 
 def display_verdicts(verdicts: pd.DataFrame) -> Table:
+    if verdicts.empty:
+        return Table(pd.DataFrame({"note": ["the params declare no claims (claims: [])"]}))
     order = ["claim", "verdict", "this run", "statistic", "rule", "paper", "setting here"]
     frame = verdicts[order].rename(columns={"paper": "paper (number, setting)"})
     return Table(frame, verdict_column="verdict")
