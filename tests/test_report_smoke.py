@@ -170,7 +170,8 @@ def test_native_snakemake_report(snakemake_run, tmp_path):
     import zipfile
 
     out = tmp_path / "native.zip"
-    run(SMK + ["--report", str(out), "--configfile", "tests/smoke/params.yaml", "all", "results/provenance"],
+    # targets before --configfile, which takes several values
+    run(SMK + ["--report", str(out), "all", "results/provenance", "--configfile", "tests/smoke/params.yaml"],
         cwd=snakemake_run, timeout=600)
     with zipfile.ZipFile(out) as z:
         names = z.namelist()
