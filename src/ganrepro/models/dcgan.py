@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ganrepro.models.layers import NORMS, init_weights, spectral_norm_or_identity
+from ganrepro.models.layers import NORMS, FeatureHeadD, init_weights, spectral_norm_or_identity
 
 
 class Generator(nn.Module):
@@ -41,7 +41,7 @@ class Generator(nn.Module):
         return self.net(h)
 
 
-class Discriminator(nn.Module):
+class Discriminator(FeatureHeadD):
     """conv s2 → conv s2 (+norm) → Linear features (shared with Q) → Linear logit.
 
     ``features(x)`` is N × ``feature_dim`` (= 8·width), ``head(features)`` and ``forward(x)`` are
@@ -69,15 +69,6 @@ class Discriminator(nn.Module):
             nn.LeakyReLU(0.2, True),
         )
         self.out = sn(nn.Linear(self.feature_dim, 1))
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.out(features).squeeze(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
 
 
 class QHead(nn.Module):

@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 
 from ganrepro.errors import ParamsError
-from ganrepro.models.layers import NORMS, Norm1d, spectral_norm_or_identity
+from ganrepro.models.layers import NORMS, FeatureHeadD, Norm1d, spectral_norm_or_identity
 
 SLOPE = 0.1
 
@@ -57,7 +57,7 @@ class Generator(nn.Module):
         return self.net(self.fc(latent).view(latent.shape[0], self.ch, self.bottom, self.bottom))
 
 
-class Discriminator(nn.Module):
+class Discriminator(FeatureHeadD):
     """``features(x)``: the FC-1024 layer's output (shared with Q); ``head``: FC → 1."""
 
     def __init__(self, channels: int, image_size: int, width: int = 64, spectral_norm: bool = False,
@@ -74,12 +74,3 @@ class Discriminator(nn.Module):
             nn.LeakyReLU(SLOPE, True),
         )
         self.out = sn(nn.Linear(self.feature_dim, 1))
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.out(features).squeeze(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))

@@ -25,6 +25,22 @@ NORMS.register("batch", nn.BatchNorm2d)
 NORMS.register("layer", lambda channels: nn.GroupNorm(1, channels))
 
 
+class FeatureHeadD(nn.Module):
+    """The discriminator interface every architecture exposes: ``features(x)`` (N × feature_dim, the
+    penultimate layer, shared with InfoGAN's Q head), ``head(features)`` (N logits, from the linear
+    layer ``self.out``), and ``forward = head ∘ features``. A subclass sets ``self.body`` (or
+    overrides ``features``), ``self.out`` and ``self.feature_dim``."""
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.out(features).squeeze(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
 class Norm1d(nn.Module):
     """A NORMS entry applied to N×C features (as N×C×1×1): "batch" is BatchNorm1d, "layer" LayerNorm."""
 

@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ganrepro.models.layers import NORMS, CenterCrop, CenterPad, padded_size, spectral_norm_or_identity, xavier_init
+from ganrepro.models.layers import NORMS, CenterCrop, CenterPad, FeatureHeadD, padded_size, spectral_norm_or_identity, xavier_init
 
 RESIDUAL_GAIN = math.sqrt(2)
 
@@ -90,7 +90,7 @@ class Generator(nn.Module):
         return self.out(self.blocks(self.fc(latent).view(latent.shape[0], self.ch, self.bottom, self.bottom)))
 
 
-class Discriminator(nn.Module):
+class Discriminator(FeatureHeadD):
     """``features(x)``: ReLU then the sum over space of the last block (2w = 128 at width 64)."""
 
     def __init__(self, channels: int, image_size: int, width: int = 64, spectral_norm: bool = False,
@@ -111,9 +111,3 @@ class Discriminator(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.blocks(self.pad(x))).sum(dim=(2, 3))
-
-    def head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.out(features).squeeze(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))

@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ganrepro.models.layers import NORMS, CenterCrop, CenterPad, padded_size, spectral_norm_or_identity
+from ganrepro.models.layers import NORMS, CenterCrop, CenterPad, FeatureHeadD, padded_size, spectral_norm_or_identity
 
 SLOPE = 0.1  # "The slopes of all lReLU functions in the networks are set to 0.1" (Miyato 2018, Table 3)
 
@@ -55,7 +55,7 @@ class Generator(nn.Module):
         return self.net(self.fc(latent).view(latent.shape[0], self.top, self.bottom, self.bottom))
 
 
-class Discriminator(nn.Module):
+class Discriminator(FeatureHeadD):
     """``features(x)``: the flattened last conv (M/8)²·8w (8192 at width 64); ``head``: dense → 1."""
 
     def __init__(self, channels: int, image_size: int, width: int = 64, spectral_norm: bool = False,
@@ -77,12 +77,3 @@ class Discriminator(nn.Module):
         self.body = nn.Sequential(*layers)
         self.feature_dim = widths[-1] * (size // 8) ** 2
         self.out = sn(nn.Linear(self.feature_dim, 1))
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.out(features).squeeze(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
