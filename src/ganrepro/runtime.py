@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 from importlib import metadata
 
 import torch
@@ -16,6 +17,20 @@ def device() -> torch.device:
     if wanted:
         return torch.device(wanted)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def deterministic_kernels(warn_only: bool) -> None:
+    """``torch.use_deterministic_algorithms(True)`` without its import of ``torch._inductor.config``.
+
+    The public function also sets inductor's ``deterministic`` flag, and importing that config pulls in
+    TorchDynamo: about 2 s of CPU in every job (each of a study's ~130 jobs is a fresh process), for a
+    flag that only matters to ``torch.compile``, which no step uses. When inductor is already loaded
+    (a caller compiles), the public function is used, so its flag is set too.
+    """
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=warn_only)
+    else:
+        torch._C._set_deterministic_algorithms(True, warn_only=warn_only)
 
 
 def make_deterministic(seed: int, dev: torch.device) -> torch.Generator:
@@ -31,10 +46,10 @@ def make_deterministic(seed: int, dev: torch.device) -> torch.Generator:
         # cuBLAS needs a fixed workspace for deterministic GEMMs; some CUDA kernels (e.g. the
         # backward of adaptive pooling) have no deterministic version: warn instead of failing.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        deterministic_kernels(warn_only=True)
         torch.backends.cudnn.benchmark = False
     else:
-        torch.use_deterministic_algorithms(True)
+        deterministic_kernels(warn_only=False)
         torch.set_num_threads(int(os.environ.get("GANREPRO_THREADS", "1")))
     gen = torch.Generator(device="cpu")
     gen.manual_seed(seed)
