@@ -64,6 +64,9 @@ def score_point(model, images: np.ndarray, reference_features: np.ndarray, split
             "fd": metrics.frechet_distance(out["features"], reference_features)}
 
 
+LABEL_OFFSETS = ((-6, 5), (6, -11))  # neighbouring points' labels on opposite sides
+
+
 def curve_png(result: dict) -> bytes:
     """BigGAN Fig. 4's axes for one run: IS (x) against FD (y), a point per value, labelled; the
     untruncated anchor as a square."""
@@ -72,14 +75,15 @@ def curve_png(result: dict) -> bytes:
     ax = fig.subplots()
     xs, ys = [p["is"] for p in points], [p["fd"] for p in points]
     ax.plot(xs, ys, "-", color="tab:blue", lw=1)
-    for p, x, y in zip(points, xs, ys, strict=True):
+    for i, (p, x, y) in enumerate(zip(points, xs, ys, strict=True)):
         ax.plot([x], [y], "s" if p["truncation"] is None else "o", color="tab:blue", ms=6)
         ax.annotate(value_label(result["symbol"], p["truncation"]), (x, y), textcoords="offset points",
-                    xytext=(5, 4), fontsize=8)
-    ax.set_xlabel(f"IS@{result['is_splits']} (classifier {result['classifier']}; higher: sharper, fewer modes)")
+                    xytext=LABEL_OFFSETS[i % 2], ha="left" if i % 2 else "right", fontsize=8)
+    ax.set_xlabel(f"IS@{result['is_splits']} (classifier {result['classifier']})")
     ax.set_ylabel("FD to real test images (lower: closer)")
     ax.set_title(f"{result['variant']} seed {result['seed']}: truncation '{result['kind']}', "
                  f"{result['generator']} G, N = {result['n_samples']}", fontsize=9)
+    ax.margins(0.12)  # room for the end points' labels
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return figure_png(fig, dpi=100)
