@@ -27,6 +27,7 @@ from ganrepro.registry import Registry
 from ganrepro.report.claims import RULES
 from ganrepro.report.metrics import METRICS, REFERENCES
 from ganrepro.trainers import TRAINERS
+from ganrepro.truncation import TRUNCATIONS
 
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())
 TRAIN = SCHEMA["$defs"]["train_options"]["properties"]
@@ -44,8 +45,10 @@ TRAIN = SCHEMA["$defs"]["train_options"]["properties"]
     (RULES, SCHEMA["$defs"]["claim"]["properties"]["rule"]["enum"]),
     (METRICS, SCHEMA["$defs"]["metric"]["anyOf"][0]["enum"]),
     (REFERENCES, SCHEMA["$defs"]["reference_subject"]["enum"]),
+    (TRUNCATIONS, SCHEMA["properties"]["truncation"]["properties"]["curves"]["additionalProperties"]["properties"]["kind"][
+        "enum"]),
 ], ids=["loss", "penalty", "d_norm", "optimizer", "dataset", "architecture", "extension", "trainer", "claim_rule", "metric",
-        "reference_subject"])
+        "reference_subject", "truncation"])
 def test_schema_enum_equals_registry(registry, enum):
     assert list(registry) == list(enum), "the schema and the registry list different names"
 

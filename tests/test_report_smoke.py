@@ -179,3 +179,23 @@ def test_native_snakemake_report(snakemake_run, tmp_path):
     assert "Latent traversals" in page and "IS can be gamed" in page and "claims with their verdicts" in page
     assert sum(n.endswith("/index.html") for n in names) == 2  # the study's report and the provenance page
     assert any(n.endswith("/verdict_table.csv") for n in names)
+
+
+def test_truncation_section_equals_the_truncation_files(snakemake_run, report, smoke_params):
+    """Every run's points (truncation_table.csv) and, on the page, mean ± sd over seeds per value."""
+    html = (report / "index.html").read_text()
+    page = Tables(html).find("IS@10, mean ± sd over seeds")
+    csv = pd.read_csv(report / "truncation_table.csv")
+    curves = smoke_params["truncation"]["curves"]
+    docs = {(v, s): _json(snakemake_run / f"results/runs/{v}/seed{s}/truncation.json")
+            for v in smoke_params["study"]["variants"] if v in curves for s in smoke_params["study"]["seeds"]}
+    assert docs and csv.IS.tolist() == [p["is"] for d in docs.values() for p in d["points"]]
+    assert csv.FD.tolist() == [p["fd"] for d in docs.values() for p in d["points"]]
+    for variant, rows in page.groupby("variant", sort=False):
+        done = [d for (v, _), d in docs.items() if v == variant and d["status"] == "completed"]
+        assert rows["truncation"].tolist() == ["none"] + [f"t = {t:g}" for t in curves[variant]["values"]]
+        for j, (_, row) in enumerate(rows.iterrows()):
+            is_, fd = [d["points"][j]["is"] for d in done], [d["points"][j]["fd"] for d in done]
+            assert row["IS@10, mean ± sd over seeds"] == f"{statistics.fmean(is_):.3f} ± {statistics.stdev(is_):.3f}"
+            assert row["FD, mean ± sd over seeds"] == f"{statistics.fmean(fd):.2f} ± {statistics.stdev(fd):.2f}"
+    assert "img/biggan_seed0_class_grid.png" in html and "truncation_curves.png" in html

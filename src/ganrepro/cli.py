@@ -74,7 +74,7 @@ def cmd_train(args) -> int:
 def cmd_sample(args) -> int:
     from ganrepro.sample import sample
 
-    sample(_step_params(args, "sample"), Path(args.run))
+    sample(_step_params(args, "sample"), Path(args.run), data_path=Path(args.data))
     return 0
 
 
@@ -134,6 +134,17 @@ def cmd_inception_run(args) -> int:
     from ganrepro.inception_step import score_run
 
     score_run(_step_params(args, "inception_run", variant="-", seed=0), Path(args.run), Path(args.stats))
+    return 0
+
+
+def cmd_truncation(args) -> int:
+    from ganrepro.truncation_step import truncation_curve, value_label
+
+    result = truncation_curve(_step_params(args, "truncation", variant=args.variant), Path(args.run), args.variant,
+                              Path(args.data), args.classifier)
+    for p in result["points"]:
+        print(f"{value_label(result['symbol'], p['truncation'])}: IS@{result['is_splits']} {p['is']:.3f}, "
+              f"FD {p['fd']:.2f}")
     return 0
 
 
@@ -226,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("classifier", cmd_classifier, "train a domain classifier (for the IS)", data, ("--seed", {"type": int, **req}), out)
     add("train", cmd_train, "train one GAN run (variant × seed)",
         ("--variant", req), ("--seed", {"type": int, **req}), data, out)
-    add("sample", cmd_sample, "generate samples, a grid and latent traversals", ("--run", req))
+    add("sample", cmd_sample, "generate samples, a grid and latent traversals (class-conditional: a class grid)",
+        ("--run", req), data)
     add("score", cmd_score, "IS at every split count, MI, FID, code accuracy, memorisation", ("--run", req), data, classifiers)
     add("redraw", cmd_redraw, "another latent draw from a run's checkpoint, scored (IS, MI, FID per classifier)",
         ("--run", req), ("--draw", {"type": int, **req}), data, classifiers, out)
@@ -245,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("--scaling-params", {"default": "tests/smoke/params.yaml",
                               "help": "the study run from scratch at each --cores (in scratch copies)"}),
         ("--out", {"required": True, "help": "a JSON file, e.g. results/bench/orchestration.json"}))
+    add("truncation", cmd_truncation, "the truncation trick: IS and FD over truncation values (BigGAN Fig. 4)",
+        ("--variant", req), ("--run", req), data,
+        ("--classifier", {"required": True, "help": "the domain classifier's model file (k0)"}))
     add("toy", cmd_toy, "the 1-D toy of 'A Note on the Inception Score'", out, params=False)
     add("report", cmd_report, "the comparison report (Markdown, HTML, CSV)", out)
     add("provenance", cmd_provenance, "per-job wall time and peak memory from Snakemake's benchmark files", out)

@@ -143,7 +143,30 @@ def semantic_problems(cfg: dict) -> list[str]:
         problems += mechanism_problems(run, key)
     problems += [f"bench.variants: '{v}' is not a variant defined under variants"
                  for v in cfg.get("bench", {}).get("variants", []) if v not in cfg["variants"]]
+    problems += truncation_problems(cfg)
     return problems + claim_problems(cfg)
+
+
+def truncation_problems(cfg: dict) -> list[str]:
+    """Each curve names a defined variant and values its kind takes; enough images to score."""
+    opts = cfg.get("truncation")
+    if not opts:
+        return []
+    problems = []
+    splits = cfg["evaluation"]["splits"]
+    head = 10 if 10 in splits else splits[0]  # headline.headline_split (config stays import-light)
+    if opts["n_samples"] < max(head, 2):
+        problems.append(f"truncation.n_samples: {opts['n_samples']} images cannot give IS@{head} (the headline "
+                        "split count) and an FD (a covariance needs 2)")
+    for name, curve in opts["curves"].items():
+        key = f"truncation.curves.{name}"
+        if name not in cfg["variants"]:
+            problems.append(f"{key}: '{name}' is not a variant defined under variants")
+        if curve["kind"] == "resample":
+            bad = [v for v in curve["values"] if not v > 0]
+            if bad:
+                problems.append(f"{key}.values: kind 'resample' truncates z to [−t, t] and needs t > 0, got {bad}")
+    return problems
 
 
 def claim_problems(cfg: dict) -> list[str]:

@@ -9,7 +9,8 @@ outputs and params keys as its Snakemake rule, plus the source it runs (``ganrep
   needs no regeneration. ``{dataset}`` is ``${data.dataset}``.
 - What DVC's templating cannot say is written out, and needs ``ganrepro dvc-yaml`` after a change:
   a wildcard with computed values (the classifiers, ``range(classifier.count)``: DVC has no
-  ``range``), and the code dependencies (they change with the imports, not with the params).
+  ``range``; the variants a step narrows its loop to, ``Step.narrowed``), and the code
+  dependencies (they change with the imports, not with the params).
   A stage's list cannot loop either, so the report, which reads files of every run, depends on the
   directory ``results/runs`` (``Inputs.dvc_dirs``): DVC reruns it when any file of any run changes.
 - Outputs a step marks as metrics or plots go under DVC's ``metrics:``/``plots:`` (with the plot's
@@ -33,7 +34,8 @@ HEADER = """\
 # src/ganrepro/codedeps.py (the source each step runs); do not edit by hand.
 # Variants and seeds come from params.yaml through DVC's matrix: adding one needs no regeneration.
 # Written out here, so regenerate (`make dvc-yaml`) after changing them: the classifier seeds
-# (classifier.count; DVC has no range()) and each stage's source files (they follow the imports).
+# (classifier.count; DVC has no range()), the variants with a truncation curve (truncation.curves)
+# and each stage's source files (they follow the imports).
 # The report reads files of every run; a DVC stage cannot loop over them, so it depends on the
 # directory results/runs instead (DVC then reruns it when any file of any run changes).
 """
@@ -81,7 +83,9 @@ def stage(step: Step, cfg: dict) -> dict:
     fill = lambda template: pipeline.fill(template, sym, wildcards)  # noqa: E731
     out: dict = {}
     if looped:
-        out["matrix"] = {w: _ref(AXES[w].key) if AXES[w].key else AXES[w].values(cfg) for w in looped}
+        narrowed = dict(step.narrowed)
+        out["matrix"] = {w: narrowed[w](cfg) if w in narrowed else _ref(AXES[w].key) if AXES[w].key
+                         else AXES[w].values(cfg) for w in looped}
     out["cmd"] = pipeline.command(step, sym, wildcards, PARAMS_FILE)
     out["deps"] = _deps(step, sym, wildcards) + list(codedeps.code_files(step.cmd))
     if step.params:
@@ -110,8 +114,8 @@ def enabled_steps(cfg: dict) -> list[Step]:
 def _describe(step: Step, st: dict) -> list[str]:
     if "matrix" not in st:
         return []
-    over = [f"{w} in params.yaml's {AXES[w].key}" if AXES[w].key else f"{w} in {st['matrix'][w]} (written out)"
-            for w in st["matrix"]]
+    over = [f"{w} in {st['matrix'][w]} (written out)" if isinstance(st["matrix"][w], list)
+            else f"{w} in params.yaml's {AXES[w].key}" for w in st["matrix"]]
     return [f"# {step.name}: one stage per {' × '.join(over)}"]
 
 

@@ -60,6 +60,7 @@ class RunFiles(Files):
         "scores": "scores.json", "probs": "probs.npz",
         "inception": "inception_scores.json",  # IS and FID under ImageNet Inception-v3 (when configured)
         "metrics": "metrics.json", "is_splits": "is_splits.csv",  # flat headline numbers, IS per split count (DVC)
+        "truncation": "truncation.json", "truncation_curve": "truncation.png",  # IS/FD over truncation values
         "resume": "resume",  # the train job's scratch space, deliberately not a declared output
     }
 
@@ -92,6 +93,7 @@ class ReportFiles(Files):
              "verdict_table": "verdict_table.csv", "variance_table": "variance_table.csv",
              "rank_table": "rank_table.csv", "observations": "observations.csv",
              "timing_table": "timing_table.csv", "inception_table": "inception_table.csv",
+             "truncation_table": "truncation_table.csv", "truncation_curves": "truncation_curves.png",
              "split_study": "split_study.png",
              "li_curves": "li_curves.png", "training_curves": "training_curves.png", "images": "img"}
 

@@ -10,9 +10,10 @@ file the orchestrator was given; ``{classifiers}`` the comma-separated classifie
 step reads only the params keys it declares: the CLI hands it ``config.select(cfg, keys)``, nothing
 else. A key ending in ``?`` is optional: declared (and passed) when the params have it. A step with
 ``enabled`` has jobs only when ``enabled(cfg)`` holds (the Inception stage: a weights file named
-and present). Besides its data, each step depends on the source it runs: ``ganrepro.codedeps``
-reads that list from the imports of the step's CLI subcommand (the orchestrators add it; nothing
-here imports codedeps, so it is no step's code).
+and present); ``narrowed`` gives a wildcard a subset of its axis' values (the truncation step: the
+variants with a curve), which dvc.yaml writes out. Besides its data, each step depends on the
+source it runs: ``ganrepro.codedeps`` reads that list from the imports of the step's CLI
+subcommand (the orchestrators add it; nothing here imports codedeps, so it is no step's code).
 
 One step is Snakemake's alone: ``provenance`` reads every job's ``benchmark:`` file (wall time,
 peak memory), which only Snakemake writes; dvc.yaml leaves it out (``Step.orchestrators``).
@@ -96,6 +97,7 @@ class Step:
     threads: int = 1
     resources: tuple[tuple[str, int], ...] = ()
     enabled: Callable[[dict], bool] | None = None
+    narrowed: tuple[tuple[str, Callable[[dict], list]], ...] = ()  # (wildcard, its values here)
     report: tuple[Shown, ...] = ()
     orchestrators: frozenset[str] = BOTH
 
@@ -157,6 +159,20 @@ def bench_variant_keys(cfg: dict) -> list[str]:
     return [f"variants.{v}" for v in cfg["bench"]["variants"]]
 
 
+def truncation_variants(cfg: dict) -> list[str]:
+    """The study's variants with a truncation curve (``truncation.curves``), in study order."""
+    curves = cfg.get("truncation", {}).get("curves", {})
+    return [v for v in cfg["study"]["variants"] if v in curves]
+
+
+def truncation_enabled(cfg: dict) -> bool:
+    return bool(truncation_variants(cfg))
+
+
+# The truncation curve is scored like the headline numbers: by domain classifier k0.
+HEADLINE_CLASSIFIER = ClassifierFiles.template(CLASSIFIER.format(dataset="{dataset}", k=0), "model")
+
+
 def inception_weights(cfg: dict) -> list[str]:
     return [cfg["inception"]["weights"]]
 
@@ -182,6 +198,7 @@ class ReportInputs:
     inception_real: Path | None = None
     inception_missing: str = ""
     bench: Path | None = None  # the bench step's bench.json, when the params enable it
+    truncation: tuple[tuple[str, int, RunFiles], ...] = ()  # the runs with a truncation curve
 
     RUN_ROLES = ("summary", "train_log", "timing", "grid", "traversals", "scores")
 
@@ -201,6 +218,8 @@ class ReportInputs:
             out += [files.inception.as_posix() for _, _, files in self.runs] + [self.inception_real.as_posix()]
         if self.bench is not None:
             out.append(self.bench.as_posix())
+        out += [getattr(files, role).as_posix() for _, _, files in self.truncation
+                for role in ("truncation", "truncation_curve")]
         return out
 
 
@@ -223,6 +242,8 @@ def report_inputs(cfg: dict) -> ReportInputs:
         inception_real=Path(paths.fill(inception_file("real_scores"), dataset=ds)) if inception else None,
         inception_missing=missing,
         bench=Path(BENCH) if bench_enabled(cfg) else None,
+        truncation=tuple((v, s, RunFiles(paths.fill(RUN, variant=v, seed=s)))
+                         for v, s in product(truncation_variants(cfg), cfg["study"]["seeds"])),
     )
 
 
@@ -238,7 +259,8 @@ def benchmark_files(cfg: dict) -> list[str]:
 
 
 # What enumerates the study's jobs (wildcard_values), and the report's own settings.
-PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws", "inception?", "bench?")
+PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws", "inception?", "bench?",
+                     "truncation?")
 REPORT_PARAMS = PROVENANCE_PARAMS + ("evaluation.splits", "evaluation.grid_rows", "claims")
 
 STEPS: dict[str, Step] = {
@@ -283,8 +305,8 @@ STEPS: dict[str, Step] = {
         Step(
             "sample",
             ("variant", "seed"),
-            "ganrepro sample --params {params_file} --run " + RUN,
-            deps=(run_file("checkpoint"),),
+            "ganrepro sample --params {params_file} --run " + RUN + " --data " + PREPARED,
+            deps=(run_file("checkpoint"), PREPARED),  # the class names of a class-conditional grid
             outs=(run_file("samples"), run_file("grid"), run_file("traversals")),
             params=("evaluation.n_samples", "evaluation.grid_rows"),
             report=(Shown(run_file("grid"), "samples.rst", "Samples"),
@@ -362,6 +384,18 @@ STEPS: dict[str, Step] = {
             # core it is given); it times one thread, as every training job uses.
             threads=8,
             enabled=bench_enabled,
+        ),
+        Step(
+            "truncation",
+            ("variant", "seed"),
+            "ganrepro truncation --params {params_file} --variant {variant} --run " + RUN + " --data " + PREPARED
+            + " --classifier " + HEADLINE_CLASSIFIER,
+            deps=(run_file("checkpoint"), PREPARED, HEADLINE_CLASSIFIER),
+            outs=(run_file("truncation"), run_file("truncation_curve")),
+            params=("truncation.n_samples", "truncation.curves.{variant}", "evaluation.splits"),
+            report=(Shown(run_file("truncation_curve"), "truncation.rst", "Truncation trick"),),
+            narrowed=(("variant", truncation_variants),),
+            enabled=truncation_enabled,
         ),
         Step(
             "toy",
@@ -465,7 +499,8 @@ def param_values(step: Step, cfg: dict, wildcards: dict) -> dict:
 def wildcard_values(step: Step, cfg: dict) -> list[dict]:
     if step.enabled is not None and not step.enabled(cfg):
         return []
-    values = [AXES[w].values(cfg) for w in step.wildcards]
+    narrowed = dict(step.narrowed)
+    values = [narrowed[w](cfg) if w in narrowed else AXES[w].values(cfg) for w in step.wildcards]
     return [dict(zip(step.wildcards, combo, strict=True)) for combo in product(*values)]
 
 

@@ -1,5 +1,9 @@
 """Sample generation: N images per run (uint8), a grid to look at, InfoGAN latent traversals.
 
+A class-conditional run (trainer ``conditional``: BigGAN, whose categorical code is the class) gets
+its class-conditional grid in place of the traversals (``traversals.png``): rows = class, labelled
+with the data set's class names, columns = noise draws, from the EMA generator when it has one.
+
 A run that kept an EMA generator (``generator_ema`` in its checkpoint) also gets ``images_ema`` in
 samples.npz: the EMA generator's images of the very same inputs, for a raw-vs-EMA comparison.
 """
@@ -10,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ganrepro import atomic
 from ganrepro.extensions.ema import ema_generator_from_checkpoint
@@ -67,8 +72,39 @@ def traversals_png(g, latent: LatentSpec, gen: torch.Generator, dev: torch.devic
     return figure_png(fig, dpi=100)
 
 
-def sample(sel: dict, run_dir: Path, batch_size: int = 500) -> dict:
-    """Write the run's samples.npz (images, codes), grid.png and traversals.png."""
+CLASS_GRID_COLUMNS = 8
+
+
+@torch.no_grad()
+def class_grid_png(g, latent: LatentSpec, gen: torch.Generator, dev: torch.device, class_names: list[str],
+                   generator_name: str, columns: int = CLASS_GRID_COLUMNS) -> bytes:
+    """Rows = class (the categorical code), columns = noise draws: column j's z and continuous codes
+    are the same in every row, so a row shows one class and a column one noise vector."""
+    k = latent.n_categorical
+    vec = latent.sample(columns, gen).vec.repeat(k, 1)  # row r, column j: index r·columns + j
+    vec[:, latent.z_dim: latent.z_dim + k] = F.one_hot(torch.arange(k).repeat_interleave(columns), k).float()
+    images = to_uint8(g(vec.to(dev)))
+    grid = grid_array(images, nrow=columns)
+    size = images.shape[-1]
+    fig = new_figure((0.5 * columns + 1.8, 0.5 * k + 0.8))
+    ax = fig.subplots()
+    ax.imshow(grid.squeeze(-1) if grid.shape[2] == 1 else grid, cmap="gray", vmin=0, vmax=255)
+    ax.set_yticks([2 + r * (size + 2) + size / 2 for r in range(k)], class_names, fontsize=8)
+    ax.set_xticks([])
+    ax.set_title(f"class-conditional samples ({generator_name}): rows = class, columns = noise draws", fontsize=9)
+    fig.tight_layout()
+    return figure_png(fig, dpi=100)
+
+
+def class_names(data_path: Path | None, k: int) -> list[str]:
+    """The data set's class names (the prepared file's ``classes``) for codes 0..k−1, else ``class i``."""
+    names = [str(c) for c in np.load(data_path)["classes"]] if data_path is not None else []
+    return names[:k] if len(names) >= k else [f"class {i}" for i in range(k)]
+
+
+def sample(sel: dict, run_dir: Path, batch_size: int = 500, data_path: Path | None = None) -> dict:
+    """Write the run's samples.npz (images, codes), grid.png and traversals.png (a class-conditional
+    run: its class grid, rows labelled with the class names of ``data_path``'s prepared file)."""
     files = RunFiles(run_dir)
     ev = sel["evaluation"]
     dev = pick_device()
@@ -89,5 +125,10 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500) -> dict:
     atomic.write_npz(files.samples, images=images, cat_codes=cats, cont_codes=conts, **ema)
     rows = ev["grid_rows"]
     atomic.write_bytes(files.grid, grid_png(images[: rows * rows], nrow=rows))
-    atomic.write_bytes(files.traversals, traversals_png(g, latent, gen, dev))
+    if ckpt["config"].get("trainer") == "conditional":
+        names = class_names(data_path, latent.n_categorical)
+        picture = class_grid_png(g if g_ema is None else g_ema, latent, gen, dev, names, "G" if g_ema is None else "EMA G")
+    else:
+        picture = traversals_png(g, latent, gen, dev)
+    atomic.write_bytes(files.traversals, picture)
     return {"status": ckpt["status"], "n": int(len(images))}

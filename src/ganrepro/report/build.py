@@ -11,6 +11,7 @@ from ganrepro.paths import ReportFiles
 from ganrepro.pipeline import ReportInputs
 from ganrepro.report import claims, figures, render, tables, variance
 from ganrepro.report import inception as inception_section
+from ganrepro.report import truncation as truncation_section
 from ganrepro.report.metrics import METRICS
 from ganrepro.report.provenance import report_provenance
 from ganrepro.report.study import VARIANCE_METRICS, load_study, read_json
@@ -112,6 +113,7 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         ],
         "provenance": report_provenance(sel, study.summaries, study.timing, params_file),
         "provenance_page": "../provenance/index.html",
+        "truncation": truncation_section.section(study.summaries, inputs, out, head),
     }
     if inputs.bench is not None:
         note, table = tables.display_bench(read_json(inputs.bench))
