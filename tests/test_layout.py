@@ -24,3 +24,10 @@ def test_study_paths_are_spelt_only_in_the_paths_module():
 def test_the_check_catches_an_f_string_path():
     assert path_literals('x = f"results/runs/{v}/grid.png"') == ["results/runs/"]
     assert path_literals('x = "the results/ folder"') == []
+
+
+def test_no_module_reaches_400_lines():
+    """The house rule: one role per module, split a room before it reaches 400 lines."""
+    long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) >= 400}
+    assert long == {}, f"split these modules: {long}"
