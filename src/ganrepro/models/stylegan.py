@@ -32,7 +32,7 @@ G = synthesis ∘ mapping. The paper's mechanisms, each a module or method here:
   code draws one decision and one k per minibatch; here per image, as the paper's text says. The
   draws (decision, k, z₂, in that order) come from the run's CPU generator, handed to G by the
   ``style_mixing`` training extension, never from the training loop.
-- **truncation trick in W** (Sec. 5.2, Appendix B): G keeps w̄, a running average of w updated
+- **truncation trick in W** (Appendix B): G keeps w̄, a running average of w updated
   in every training-mode forward as w̄ ← w̄ + (1 − β)(mean_batch w − w̄), β = 0.995 (the official
   ``dlatent_avg_beta``; the mixing's second latents excluded), a buffer (state_dict, hence resume
   state and checkpoint; G_ema copies it). ``G.truncated(latent, psi)`` = ``G(latent, psi)`` draws
@@ -42,7 +42,8 @@ G = synthesis ∘ mapping. The paper's mechanisms, each a module or method here:
   upsampled image so far; the image is linear (no tanh), as in both papers.
 
 Upsampling (features and the skip image): StyleGAN2's FIR filter [1, 3, 3, 1] as a depthwise
-transposed convolution (bilinear upsampling, deterministic on CPU and CUDA). Activations are
+transposed convolution (bilinear upsampling as a convolution: torch has no deterministic CUDA
+backward for bilinear ``interpolate``). Activations are
 leaky ReLU 0.2 times √2 (StyleGAN2's ``bias_act`` gain).
 
 D: StyleGAN2's residual D (its Fig. 7c) at this size: fromRGB 1×1 at full size (width w), two
