@@ -10,6 +10,7 @@ import torch
 
 from ganrepro.config import MECHANISM_OPTIONS, resolve_variant
 from ganrepro.extensions import EXTENSIONS
+from ganrepro.models import ARCHITECTURES
 from ganrepro.penalties import PENALTIES
 from ganrepro.train import Run, train
 
@@ -26,13 +27,16 @@ def _run(smoke_params, variant: str) -> Run:
 
 
 def test_every_mechanism_with_options_is_registered_and_trains_in_the_smoke_study(smoke_params):
-    """Each penalty and extension runs in some variant of the smoke study (dcgan_ema's EMA: in pggan)."""
+    """Each penalty, extension and architecture with options runs in some variant of the smoke study
+    (dcgan_ema's EMA: in pggan)."""
     used = set()
     for variant in smoke_params["study"]["variants"]:
         run = resolve_variant(smoke_params, variant)
-        used |= {("penalty", run["penalty"])} | {("extensions", e) for e in run.get("extensions", ())}
+        used |= {("penalty", run["penalty"]), ("architecture", run.get("architecture"))}
+        used |= {("extensions", e) for e in run.get("extensions", ())}
+    registries = {"penalty": PENALTIES, "extensions": EXTENSIONS, "architecture": ARCHITECTURES}
     for kind, name in MECHANISM_OPTIONS:
-        assert name in (PENALTIES if kind == "penalty" else EXTENSIONS)
+        assert name in registries[kind]
         assert (kind, name) in used, (kind, name)
     assert set(NEW_VARIANTS) <= set(smoke_params["variants"])
 

@@ -23,7 +23,7 @@ LOCAL_DATASETS = ("folder", "npz")
 
 # The options each mechanism reads beyond the always-present ones, with the paper's value: a run
 # that uses the mechanism must state them (in ``train`` or in the variant), so a paper constant is
-# never a hidden default in the code. Keys: ("penalty" | "extensions", name).
+# never a hidden default in the code. Keys: ("penalty" | "extensions" | "architecture", name).
 MECHANISM_OPTIONS: dict[tuple[str, str], dict[str, str]] = {
     ("penalty", "roth"): {"roth_decay": "Roth 2017: γ annealed γ₀·decay^(t/T), decay 0.01 (γ₀ = penalty_weight)"},
     ("penalty", "wgan_div"): {"div_power": "Wu 2018: p = 6 (k = penalty_weight = 2)"},
@@ -38,6 +38,9 @@ MECHANISM_OPTIONS: dict[tuple[str, str], dict[str, str]] = {
                                                   "(G updates here)"},
     ("extensions", "drift"): {"drift_weight": "Karras 2018: ε_drift = 0.001"},
     ("extensions", "orthogonal"): {"ortho_weight": "Brock 2019: β = 1e-4"},
+    ("extensions", "style_mixing"): {"style_mixing": "Karras 2019, Sec. 3.1: 90% of the training images mixed"},
+    ("architecture", "stylegan"): {"mapping_layers": "Karras 2019: 8 dense layers in the mapping network",
+                                   "mapping_lr_mul": "Karras 2019, appendix C: the mapping's learning rate × 0.01"},
 }
 # Penalties on ∇ₓD per sample: batch norm in D would couple the samples of a batch.
 GRADIENT_PENALTIES = ("gp", "r1", "roth", "wgan_div")
@@ -193,7 +196,8 @@ def claim_problems(cfg: dict) -> list[str]:
 def mechanism_problems(run: dict, key: str) -> list[str]:
     """A mechanism's options are stated, and it is combined with what its paper defines it for."""
     problems = []
-    used = [("penalty", run["penalty"])] + [("extensions", name) for name in run.get("extensions", ())]
+    used = [("penalty", run["penalty"]), ("architecture", run.get("architecture"))]
+    used += [("extensions", name) for name in run.get("extensions", ())]
     for kind, name in used:
         for option, paper in MECHANISM_OPTIONS.get((kind, name), {}).items():
             if option not in run:
@@ -228,6 +232,13 @@ def mechanism_problems(run: dict, key: str) -> list[str]:
                             "not an InfoGAN code: keep it 0")
         if run["codes"]["categorical"] < 2:
             problems.append(f"{key}.codes.categorical: trainer 'conditional' reads it as the number of classes")
+    styled = run.get("architecture") == "stylegan"
+    if styled != ("style_mixing" in extensions):
+        problems.append(f"{key}: architecture 'stylegan' and extension 'style_mixing' go together (the extension "
+                        "hands G the run's generator for its mixing and noise draws; style_mixing: 0 turns mixing off)")
+    if styled and (run["spectral_norm"] or run["d_norm"] != "none"):
+        problems.append(f"{key}: architecture 'stylegan' has its own normalisation (equalised learning rate, weight "
+                        "demodulation in G, none in D): set spectral_norm false and d_norm none")
     for name in ("consistency", "vdb"):
         if name in extensions and run["spectral_norm"]:
             problems.append(f"{key}: extension '{name}' with spectral_norm: the step runs D in eval mode on "

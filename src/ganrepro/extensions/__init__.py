@@ -14,6 +14,7 @@ mechanism. The run's ``penalty`` enters the same way (``base.PenaltyTerm``), fir
 | `progressive` | PGGAN (Karras et al. 2018)              | G, D: growth stage and fade α over G updates |
 | `drift`       | PGGAN (Karras et al. 2018)              | D: ε·E[D(x)²] on real samples              |
 | `orthogonal`  | BigGAN (Brock et al. 2019)              | G: β·Σ‖WWᵀ ⊙ (1 − I)‖²_F                   |
+| `style_mixing`| StyleGAN (Karras et al. 2019)           | G: two latents, random crossover; G's draws on the run's generator |
 
 A new extension is a subclass of ``Extension`` registered here, the paper's formula in its
 docstring, its options in ``config.MECHANISM_OPTIONS`` and its name in the schema's enum.
@@ -28,6 +29,7 @@ from ganrepro.extensions.ema import GeneratorEMA
 from ganrepro.extensions.entropy import EntropyTerm
 from ganrepro.extensions.orthogonal import Orthogonal
 from ganrepro.extensions.pggan import Drift, Progressive
+from ganrepro.extensions.stylegan import StyleMixing
 from ganrepro.penalties import PENALTIES
 from ganrepro.registry import Registry
 
@@ -41,6 +43,7 @@ EXTENSIONS.register("entropy", EntropyTerm)
 EXTENSIONS.register("progressive", Progressive)
 EXTENSIONS.register("drift", Drift)
 EXTENSIONS.register("orthogonal", Orthogonal)
+EXTENSIONS.register("style_mixing", StyleMixing)
 
 
 def build_extensions(setup: Setup) -> dict[str, Extension]:

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from ganrepro.errors import CorruptCheckpoint, MissingInput
-from ganrepro.models import biggan, dcgan, infogan_mnist, pggan, resnet, sngan
+from ganrepro.models import biggan, dcgan, infogan_mnist, pggan, resnet, sngan, stylegan
 from ganrepro.models.dcgan import QHead
 from ganrepro.models.layers import NORMS, count_parameters, init_weights
 from ganrepro.models.wrappers import wrap_discriminator
@@ -104,6 +104,20 @@ def build_biggan(run: dict, channels: int, image_size: int):
     d = biggan.build_discriminator(channels, image_size, run["width"], codes["categorical"], run["spectral_norm"],
                                    run["d_norm"])
     q = QHead(d.feature_dim, codes["categorical"], codes["continuous"])
+    q.apply(init_weights)
+    return g, d, q
+
+
+@ARCHITECTURES.register("stylegan")
+def build_stylegan(run: dict, channels: int, image_size: int):
+    """Karras 2019 (``models.stylegan``): mapping network (``mapping_layers``, ``mapping_lr_mul``),
+    constant input, StyleGAN2's modulated convolutions, noise inputs, w̄ for the truncation trick;
+    StyleGAN2's residual D. The ``style_mixing`` extension hands G its training-time draws. Weights
+    N(0, 1) (equalised learning rate), the Q probe DCGAN-initialised."""
+    g = stylegan.Generator(_latent_dim(run), channels, image_size, run["width"], run["mapping_layers"],
+                           run["mapping_lr_mul"])
+    d = stylegan.Discriminator(channels, image_size, run["width"])
+    q = QHead(d.feature_dim, run["codes"]["categorical"], run["codes"]["continuous"])
     q.apply(init_weights)
     return g, d, q
 
