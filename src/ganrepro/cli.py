@@ -74,7 +74,7 @@ def cmd_train(args) -> int:
 def cmd_sample(args) -> int:
     from ganrepro.sample import sample
 
-    sample(_step_params(args, "sample"), Path(args.run))
+    sample(_step_params(args, "sample"), Path(args.run), Path(args.data))
     return 0
 
 
@@ -226,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("classifier", cmd_classifier, "train a domain classifier (for the IS)", data, ("--seed", {"type": int, **req}), out)
     add("train", cmd_train, "train one GAN run (variant × seed)",
         ("--variant", req), ("--seed", {"type": int, **req}), data, out)
-    add("sample", cmd_sample, "generate samples, a grid and latent traversals", ("--run", req))
+    add("sample", cmd_sample, "generate samples, a grid and latent traversals (and an encoder's reconstructions)",
+        ("--run", req), data)
     add("score", cmd_score, "IS at every split count, MI, FID, code accuracy, memorisation", ("--run", req), data, classifiers)
     add("redraw", cmd_redraw, "another latent draw from a run's checkpoint, scored (IS, MI, FID per classifier)",
         ("--run", req), ("--draw", {"type": int, **req}), data, classifiers, out)

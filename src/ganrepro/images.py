@@ -42,6 +42,14 @@ def grid_png(images_uint8: np.ndarray, nrow: int, scale: int = 2) -> bytes:
     return buf.getvalue()
 
 
+def pairs_grid_png(originals: np.ndarray, copies: np.ndarray, nrow: int) -> bytes:
+    """Rows of ``nrow`` originals, each with the row of their copies beneath it (reconstructions under
+    the images they reconstruct); as many row pairs as both arrays fill."""
+    rows = min(len(originals), len(copies)) // nrow
+    pairs = [part[i * nrow : (i + 1) * nrow] for i in range(rows) for part in (originals, copies)]
+    return grid_png(np.concatenate(pairs), nrow=nrow)
+
+
 def new_figure(figsize: tuple[float, float]):
     """A matplotlib Figure not registered with pyplot (no global state, nothing to close)."""
     from matplotlib.figure import Figure

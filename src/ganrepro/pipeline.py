@@ -283,8 +283,8 @@ STEPS: dict[str, Step] = {
         Step(
             "sample",
             ("variant", "seed"),
-            "ganrepro sample --params {params_file} --run " + RUN,
-            deps=(run_file("checkpoint"),),
+            "ganrepro sample --params {params_file} --run " + RUN + " --data " + PREPARED,
+            deps=(run_file("checkpoint"), PREPARED),  # real test images: an encoder's reconstructions
             outs=(run_file("samples"), run_file("grid"), run_file("traversals")),
             params=("evaluation.n_samples", "evaluation.grid_rows"),
             report=(Shown(run_file("grid"), "samples.rst", "Samples"),

@@ -1,7 +1,10 @@
 """Sample generation: N images per run (uint8), a grid to look at, InfoGAN latent traversals.
 
 A run that kept an EMA generator (``generator_ema`` in its checkpoint) also gets ``images_ema`` in
-samples.npz: the EMA generator's images of the very same inputs, for a raw-vs-EMA comparison.
+samples.npz: the EMA generator's images of the very same inputs, for a raw-vs-EMA comparison. A run
+whose D is an encoder (IntroVAE: ``models.introvae.Encoder``) also gets ``images_recon``: G(μ(x)) of
+the first ``n_samples`` real test images, in order (the score step scores them beside the prior
+samples, the report shows them under their originals).
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import numpy as np
 import torch
 
 from ganrepro import atomic
+from ganrepro.data import load_prepared
 from ganrepro.extensions.ema import ema_generator_from_checkpoint
 from ganrepro.images import figure_png, grid_array, grid_png, new_figure, placeholder_png, to_uint8
 from ganrepro.latent import LatentSpec
 from ganrepro.models import load_checkpoint, models_from_checkpoint
+from ganrepro.models.introvae import Encoder, reconstructions
 from ganrepro.paths import RunFiles
 from ganrepro.runtime import device as pick_device
 from ganrepro.runtime import make_deterministic
@@ -67,13 +72,14 @@ def traversals_png(g, latent: LatentSpec, gen: torch.Generator, dev: torch.devic
     return figure_png(fig, dpi=100)
 
 
-def sample(sel: dict, run_dir: Path, batch_size: int = 500) -> dict:
-    """Write the run's samples.npz (images, codes), grid.png and traversals.png."""
+def sample(sel: dict, run_dir: Path, data_path: Path, batch_size: int = 500) -> dict:
+    """Write the run's samples.npz (images, codes; an encoder's reconstructions of real test images),
+    grid.png and traversals.png."""
     files = RunFiles(run_dir)
     ev = sel["evaluation"]
     dev = pick_device()
     ckpt = load_checkpoint(files.checkpoint)
-    g, _, _ = models_from_checkpoint(ckpt, dev)
+    g, d, _ = models_from_checkpoint(ckpt, dev)
     g_ema = ema_generator_from_checkpoint(ckpt, dev)  # None when the run kept no EMA
     latent = LatentSpec.from_run(ckpt["config"])
     gen = make_deterministic(draw_seed(ckpt["seed"]), dev)
@@ -85,8 +91,11 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500) -> dict:
         atomic.write_bytes(files.traversals, placeholder_png(f"{ckpt['variant']}: diverged"))
         return {"status": "diverged", "n": 0}
     images, cats, conts, images_ema = draw_images(g, latent, ev["n_samples"], gen, dev, batch_size, g_ema)
-    ema = {"images_ema": images_ema} if images_ema is not None else {}
-    atomic.write_npz(files.samples, images=images, cat_codes=cats, cont_codes=conts, **ema)
+    extra = {"images_ema": images_ema} if images_ema is not None else {}
+    if isinstance(d, Encoder):
+        extra["images_recon"] = reconstructions(g, d, load_prepared(data_path)["x_test"][: ev["n_samples"]], dev,
+                                                batch_size)
+    atomic.write_npz(files.samples, images=images, cat_codes=cats, cont_codes=conts, **extra)
     rows = ev["grid_rows"]
     atomic.write_bytes(files.grid, grid_png(images[: rows * rows], nrow=rows))
     atomic.write_bytes(files.traversals, traversals_png(g, latent, gen, dev))

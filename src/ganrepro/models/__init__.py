@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from ganrepro.errors import CorruptCheckpoint, MissingInput
-from ganrepro.models import biggan, dcgan, infogan_mnist, pggan, resnet, sngan
+from ganrepro.models import biggan, dcgan, infogan_mnist, introvae, pggan, resnet, sngan
 from ganrepro.models.dcgan import QHead
 from ganrepro.models.layers import NORMS, count_parameters, init_weights
 from ganrepro.models.wrappers import wrap_discriminator
@@ -106,6 +106,10 @@ def build_biggan(run: dict, channels: int, image_size: int):
     q = QHead(d.feature_dim, codes["categorical"], codes["continuous"])
     q.apply(init_weights)
     return g, d, q
+
+
+# Huang 2018 (``models.introvae``): the encoder (DCGAN's D body → μ, log σ²) is the discriminator.
+ARCHITECTURES.register("introvae", introvae.build)
 
 
 def build_models(run: dict, channels: int, image_size: int) -> tuple[nn.Module, nn.Module, nn.Module]:
