@@ -12,6 +12,7 @@ from ganrepro.config import MECHANISM_OPTIONS, resolve_variant
 from ganrepro.extensions import EXTENSIONS
 from ganrepro.penalties import PENALTIES
 from ganrepro.train import Run, train
+from ganrepro.trainers import TRAINERS
 
 NEW_VARIANTS = ("roth_reg", "ctgan", "vdb", "wgan_div", "dcgan_ema", "meg")
 CPU = torch.device("cpu")
@@ -26,13 +27,14 @@ def _run(smoke_params, variant: str) -> Run:
 
 
 def test_every_mechanism_with_options_is_registered_and_trains_in_the_smoke_study(smoke_params):
-    """Each penalty and extension runs in some variant of the smoke study (dcgan_ema's EMA: in pggan)."""
+    """Each penalty, extension and trainer with options runs in some variant of the smoke study (dcgan_ema's EMA: in pggan)."""
     used = set()
     for variant in smoke_params["study"]["variants"]:
         run = resolve_variant(smoke_params, variant)
         used |= {("penalty", run["penalty"])} | {("extensions", e) for e in run.get("extensions", ())}
+        used |= {("trainer", run.get("trainer", "gan"))}
     for kind, name in MECHANISM_OPTIONS:
-        assert name in (PENALTIES if kind == "penalty" else EXTENSIONS)
+        assert name in {"penalty": PENALTIES, "extensions": EXTENSIONS, "trainer": TRAINERS}[kind]
         assert (kind, name) in used, (kind, name)
     assert set(NEW_VARIANTS) <= set(smoke_params["variants"])
 

@@ -37,7 +37,8 @@ def _pictures(study, inputs: ReportInputs, out: ReportFiles, rows: int) -> tuple
             entry["nearest"] = nearest
         if "images_recon" in arrays.files and len(arrays["images_recon"]):
             entry["recon"] = f"img/{variant}_seed{seed}_recon.png"  # the sample step reconstructs x_test in order
-            atomic.write_bytes(out.dir / entry["recon"], pairs_grid_png(prepared["x_test"], arrays["images_recon"], rows))
+            atomic.write_bytes(out.dir / entry["recon"], pairs_grid_png(prepared["x_test"], arrays["images_recon"], rows,
+                                                                    max(1, rows // 2)))
         samples.append(entry)
         config = study.summaries[(variant, seed)].get("config", {})
         if config.get("lambda_cat", 0) > 0 or config.get("lambda_cont", 0) > 0:
