@@ -13,6 +13,7 @@ from ganrepro.extensions import EXTENSIONS
 from ganrepro.models import ARCHITECTURES
 from ganrepro.penalties import PENALTIES
 from ganrepro.train import Run, train
+from ganrepro.trainers import TRAINERS
 
 NEW_VARIANTS = ("roth_reg", "ctgan", "vdb", "wgan_div", "dcgan_ema", "meg")
 CPU = torch.device("cpu")
@@ -27,14 +28,15 @@ def _run(smoke_params, variant: str) -> Run:
 
 
 def test_every_mechanism_with_options_is_registered_and_trains_in_the_smoke_study(smoke_params):
-    """Each penalty, extension and architecture with options runs in some variant of the smoke study
-    (dcgan_ema's EMA: in pggan)."""
+    """Each penalty, extension, architecture and trainer with options runs in some variant of the smoke
+    study (dcgan_ema's EMA: in pggan)."""
     used = set()
     for variant in smoke_params["study"]["variants"]:
         run = resolve_variant(smoke_params, variant)
         used |= {("penalty", run["penalty"]), ("architecture", run.get("architecture"))}
         used |= {("extensions", e) for e in run.get("extensions", ())}
-    registries = {"penalty": PENALTIES, "extensions": EXTENSIONS, "architecture": ARCHITECTURES}
+        used |= {("trainer", run.get("trainer", "gan"))}
+    registries = {"penalty": PENALTIES, "extensions": EXTENSIONS, "architecture": ARCHITECTURES, "trainer": TRAINERS}
     for kind, name in MECHANISM_OPTIONS:
         assert name in registries[kind]
         assert (kind, name) in used, (kind, name)

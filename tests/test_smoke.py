@@ -60,6 +60,13 @@ def test_snakemake_smoke_run_produces_the_report(snakemake_run, smoke_params):
     assert set(scores["ema"]) == {"classifiers", "memorisation", "classifier_spread"}
     assert {"probs_k0", "probs_ema_k0"} <= set(np.load(ema_run / "probs.npz"))
     assert "Generator EMA: raw vs EMA, same run" in (report / "report.md").read_text()
+    # IntroVAE: reconstructions of real test images scored beside the prior samples, shown under their originals.
+    recon_run = snakemake_run / "results/runs/introvae/seed0"
+    scores = json.loads((recon_run / "scores.json").read_text())
+    assert set(scores["recon"]) == {"classifiers", "memorisation", "classifier_spread"}
+    assert {"probs_k0", "probs_recon_k0"} <= set(np.load(recon_run / "probs.npz"))
+    assert "IntroVAE: prior samples vs reconstructions, same run" in (report / "report.md").read_text()
+    assert (report / "img/introvae_seed0_recon.png").is_file()
     # The bench step's figures (timings: not asserted, only reported).
     bench = json.loads((snakemake_run / "results/bench/bench.json").read_text())
     assert set(bench["training"]) == set(smoke_params["bench"]["variants"])
@@ -67,7 +74,7 @@ def test_snakemake_smoke_run_produces_the_report(snakemake_run, smoke_params):
     # The mechanisms' curves are in the training logs.
     header = lambda v: (snakemake_run / f"results/runs/{v}/seed0/train_log.csv").read_text().splitlines()[0]  # noqa: E731
     for variant, column in (("vdb", "vdb_beta"), ("vdb", "vdb_kl"), ("roth_reg", "roth_gamma"), ("ctgan", "ct"),
-                            ("meg", "mi_jsd")):
+                            ("meg", "mi_jsd"), ("introvae", "kl_prior"), ("introvae", "rec_loss")):
         assert column in header(variant).split(","), (variant, column)
 
 

@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("classifier", cmd_classifier, "train a domain classifier (for the IS)", data, ("--seed", {"type": int, **req}), out)
     add("train", cmd_train, "train one GAN run (variant × seed)",
         ("--variant", req), ("--seed", {"type": int, **req}), data, out)
-    add("sample", cmd_sample, "generate samples, a grid and latent traversals (class-conditional: a class grid)",
+    add("sample", cmd_sample, "generate samples, a grid and latent traversals (a class grid; an encoder's reconstructions)",
         ("--run", req), data)
     add("score", cmd_score, "IS at every split count, MI, FID, code accuracy, memorisation", ("--run", req), data, classifiers)
     add("redraw", cmd_redraw, "another latent draw from a run's checkpoint, scored (IS, MI, FID per classifier)",

@@ -41,6 +41,8 @@ MECHANISM_OPTIONS: dict[tuple[str, str], dict[str, str]] = {
     ("extensions", "style_mixing"): {"style_mixing": "Karras 2019, Sec. 3.1: 90% of the training images mixed"},
     ("architecture", "stylegan"): {"mapping_layers": "Karras 2019: 8 dense layers in the mapping network",
                                    "mapping_lr_mul": "Karras 2019, appendix C: the mapping's learning rate × 0.01"},
+    ("trainer", "introvae"): {"introvae_alpha": "Huang 2018: α = 0.25", "introvae_beta": "Huang 2018: β = 0.5 (256²)",
+                              "introvae_margin": "Huang 2018: m = 110 at 256² with a 512-d latent; set per scale"},
 }
 # Penalties on ∇ₓD per sample: batch norm in D would couple the samples of a batch.
 GRADIENT_PENALTIES = ("gp", "r1", "roth", "wgan_div")
@@ -132,7 +134,7 @@ def semantic_problems(cfg: dict) -> list[str]:
         if run["penalty"] == "clip" and run["spectral_norm"]:
             problems.append(f"{key}: weight clipping and spectral_norm are two constraints; pick one")
         codes = run["codes"]
-        if codes["categorical"] == 0 and codes["continuous"] == 0:
+        if codes["categorical"] == 0 and codes["continuous"] == 0 and run.get("trainer") != "introvae":
             # train.Run's side Q probe then has nothing to predict and its backward fails (a
             # constant loss); until the training step skips the probe, refuse it here.
             problems.append(f"{key}.codes: at least one latent code is needed (the L_I probe of every run "
@@ -196,7 +198,7 @@ def claim_problems(cfg: dict) -> list[str]:
 def mechanism_problems(run: dict, key: str) -> list[str]:
     """A mechanism's options are stated, and it is combined with what its paper defines it for."""
     problems = []
-    used = [("penalty", run["penalty"]), ("architecture", run.get("architecture"))]
+    used = [("penalty", run["penalty"]), ("architecture", run.get("architecture")), ("trainer", run.get("trainer", "gan"))]
     used += [("extensions", name) for name in run.get("extensions", ())]
     for kind, name in used:
         for option, paper in MECHANISM_OPTIONS.get((kind, name), {}).items():
@@ -239,11 +241,46 @@ def mechanism_problems(run: dict, key: str) -> list[str]:
     if styled and (run["spectral_norm"] or run["d_norm"] != "none"):
         problems.append(f"{key}: architecture 'stylegan' has its own normalisation (equalised learning rate, weight "
                         "demodulation in G, none in D): set spectral_norm false and d_norm none")
+    problems += introvae_problems(run, key)
     for name in ("consistency", "vdb"):
         if name in extensions and run["spectral_norm"]:
             problems.append(f"{key}: extension '{name}' with spectral_norm: the step runs D in eval mode on "
                             "G's turn under spectral norm, which switches off the dropout/sampling the "
                             "extension trains D with")
+    return problems
+
+
+def introvae_problems(run: dict, key: str) -> list[str]:
+    """IntroVAE (Huang 2018): trainer, architecture and loss go together; its step (trainers.introvae)
+    defines none of the GAN step's options, so each is refused by name rather than ignored."""
+    parts = {"trainer": run.get("trainer") == "introvae", "architecture": run.get("architecture") == "introvae",
+             "loss": run["loss"] == "introvae"}
+    if not any(parts.values()):
+        return []
+    if not all(parts.values()):
+        missing = ", ".join(f"{k} introvae" for k, on in parts.items() if not on)
+        return [f"{key}: trainer, architecture and loss 'introvae' go together (the encoder is the discriminator and "
+                f"the objective needs its KL; the other nets and losses have neither): set {missing}"]
+    why = "trainer 'introvae' (Huang 2018, Algorithm 1) does not define it"
+    problems = []
+    if run["penalty"] != "none":
+        problems.append(f"{key}.penalty: '{run['penalty']}' — {why}: use none")
+    if run.get("extensions"):
+        problems.append(f"{key}.extensions: {list(run['extensions'])} — {why}: use []")
+    if run["spectral_norm"]:
+        problems.append(f"{key}.spectral_norm: {why}: use false")
+    if run["d_norm"] == "batch":
+        problems.append(f"{key}.d_norm: 'batch' would mix the statistics of real, reconstructed and generated "
+                        "batches in the encoder, whose eval mode then reconstructs with their running average "
+                        "(use none or layer)")
+    if run["n_critic"] != 1:
+        problems.append(f"{key}.n_critic: {run['n_critic']} — one E update per G update in {why.split(' does')[0]}: use 1")
+    for name in ("lambda_cat", "lambda_cont"):
+        if run[name] > 0:
+            problems.append(f"{key}.{name}: InfoGAN's L_I — {why}: use 0")
+    if run["codes"]["categorical"] or run["codes"]["continuous"]:
+        problems.append(f"{key}.codes: IntroVAE's prior is N(0, I) over all of G's input (z_dim), and E encodes "
+                        "no codes: use categorical 0, continuous 0")
     return problems
 
 

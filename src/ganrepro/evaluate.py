@@ -84,11 +84,16 @@ def score_images(image_sets: dict[str, np.ndarray], data: dict, classifier_paths
 
 
 EMA_SET = "ema"  # the EMA generator's samples (samples.npz ``images_ema``), when the run kept one
+RECON_SET = "recon"  # an encoder's reconstructions of real test images (samples.npz ``images_recon``): IntroVAE
+# Image sets scored beside the raw samples: scores.json section and probs.npz prefix ← samples.npz array.
+SIDE_SETS = {EMA_SET: "images_ema", RECON_SET: "images_recon"}
 
 
 def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[str]) -> dict:
     """scores.json and probs.npz of a run; with an EMA generator, its samples are scored the same
-    way under ``ema`` (scores.json) and ``probs_ema_k{k}`` (probs.npz), beside the raw ones."""
+    way under ``ema`` (scores.json) and ``probs_ema_k{k}`` (probs.npz), beside the raw ones; an
+    encoder's reconstructions likewise under ``recon`` and ``probs_recon_k{k}`` (their FID is to the
+    very test images they reconstruct)."""
     ev = sel["evaluation"]
     files = RunFiles(run_dir)
     dev = pick_device()
@@ -105,16 +110,15 @@ def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[
         return result
     data = load_prepared(data_path)
     sets = {"raw": samples["images"]}
-    if len(samples.get("images_ema", ())):
-        sets[EMA_SET] = samples["images_ema"]
+    sets.update({name: samples[key] for name, key in SIDE_SETS.items() if len(samples.get(key, ()))})
     scores, cache = score_images(sets, data, classifier_paths, ev, dev)
     result.update(scores["raw"])
     result["codes"] = code_metrics(ckpt, samples, cache["raw_k0"], data, dev)
-    if EMA_SET in scores:
-        result[EMA_SET] = scores[EMA_SET]
     probs = {f"probs_k{k}": cache[f"raw_k{k}"] for k in range(len(classifier_paths))}
-    if EMA_SET in scores:
-        probs.update({f"probs_ema_k{k}": cache[f"ema_k{k}"] for k in range(len(classifier_paths))})
+    for name in SIDE_SETS:
+        if name in scores:
+            result[name] = scores[name]
+            probs.update({f"probs_{name}_k{k}": cache[f"{name}_k{k}"] for k in range(len(classifier_paths))})
     atomic.write_npz(files.probs, **probs)
     _write_scores(files, result, ev["splits"])
     return result

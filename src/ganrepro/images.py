@@ -59,6 +59,14 @@ def grid_png(images_uint8: np.ndarray, nrow: int, scale: int = 2) -> bytes:
     return buf.getvalue()
 
 
+def pairs_grid_png(originals: np.ndarray, copies: np.ndarray, nrow: int, row_pairs: int) -> bytes:
+    """``row_pairs`` rows of ``nrow`` originals, each with the row of their copies beneath it
+    (reconstructions under the images they reconstruct); fewer when the arrays run out."""
+    rows = min(row_pairs, min(len(originals), len(copies)) // nrow)
+    pairs = [part[i * nrow : (i + 1) * nrow] for i in range(rows) for part in (originals, copies)]
+    return grid_png(np.concatenate(pairs), nrow=nrow)
+
+
 def new_figure(figsize: tuple[float, float]):
     """A matplotlib Figure not registered with pyplot (no global state, nothing to close)."""
     from matplotlib.figure import Figure

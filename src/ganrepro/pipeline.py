@@ -124,7 +124,7 @@ STEPS: dict[str, Step] = {
             "sample",
             ("variant", "seed"),
             "ganrepro sample --params {params_file} --run " + RUN + " --data " + PREPARED,
-            deps=(run_file("checkpoint"), PREPARED),  # the class names of a class-conditional grid
+            deps=(run_file("checkpoint"), PREPARED),  # class names of a class grid; an encoder's real test images
             outs=(run_file("samples"), run_file("grid"), run_file("traversals")),
             params=("evaluation.n_samples", "evaluation.grid_rows"),
             report=(Shown(run_file("grid"), "samples.rst", "Samples"),

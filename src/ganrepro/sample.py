@@ -5,7 +5,10 @@ its class-conditional grid in place of the traversals (``traversals.png``): rows
 with the data set's class names, columns = noise draws, from the EMA generator when it has one.
 
 A run that kept an EMA generator (``generator_ema`` in its checkpoint) also gets ``images_ema`` in
-samples.npz: the EMA generator's images of the very same inputs, for a raw-vs-EMA comparison.
+samples.npz: the EMA generator's images of the very same inputs, for a raw-vs-EMA comparison. A run
+whose D is an encoder (IntroVAE: ``models.introvae.Encoder``) also gets ``images_recon``: G(μ(x)) of
+the first ``n_samples`` real test images, in order (the score step scores them beside the prior
+samples, the report shows them under their originals).
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import torch
 import torch.nn.functional as F
 
 from ganrepro import atomic
+from ganrepro.data import load_prepared
 from ganrepro.extensions.ema import ema_generator_from_checkpoint
 from ganrepro.images import figure_png, grid_array, grid_png, new_figure, placeholder_png, to_uint8
 from ganrepro.latent import LatentSpec
 from ganrepro.models import load_checkpoint, models_from_checkpoint
+from ganrepro.models.introvae import Encoder, reconstructions
 from ganrepro.paths import RunFiles
 from ganrepro.runtime import device as pick_device
 from ganrepro.runtime import make_deterministic
@@ -103,13 +108,14 @@ def class_names(data_path: Path | None, k: int) -> list[str]:
 
 
 def sample(sel: dict, run_dir: Path, batch_size: int = 500, data_path: Path | None = None) -> dict:
-    """Write the run's samples.npz (images, codes), grid.png and traversals.png (a class-conditional
-    run: its class grid, rows labelled with the class names of ``data_path``'s prepared file)."""
+    """Write the run's samples.npz (images, codes; an encoder's reconstructions of ``data_path``'s real
+    test images), grid.png and traversals.png (a class-conditional run: its class grid, rows labelled
+    with the class names of ``data_path``'s prepared file)."""
     files = RunFiles(run_dir)
     ev = sel["evaluation"]
     dev = pick_device()
     ckpt = load_checkpoint(files.checkpoint)
-    g, _, _ = models_from_checkpoint(ckpt, dev)
+    g, d, _ = models_from_checkpoint(ckpt, dev)
     g_ema = ema_generator_from_checkpoint(ckpt, dev)  # None when the run kept no EMA
     latent = LatentSpec.from_run(ckpt["config"])
     gen = make_deterministic(draw_seed(ckpt["seed"]), dev)
@@ -121,8 +127,11 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500, data_path: Path | No
         atomic.write_bytes(files.traversals, placeholder_png(f"{ckpt['variant']}: diverged"))
         return {"status": "diverged", "n": 0}
     images, cats, conts, images_ema = draw_images(g, latent, ev["n_samples"], gen, dev, batch_size, g_ema)
-    ema = {"images_ema": images_ema} if images_ema is not None else {}
-    atomic.write_npz(files.samples, images=images, cat_codes=cats, cont_codes=conts, **ema)
+    extra = {"images_ema": images_ema} if images_ema is not None else {}
+    if isinstance(d, Encoder):
+        extra["images_recon"] = reconstructions(g, d, load_prepared(data_path)["x_test"][: ev["n_samples"]], dev,
+                                                batch_size)
+    atomic.write_npz(files.samples, images=images, cat_codes=cats, cont_codes=conts, **extra)
     rows = ev["grid_rows"]
     atomic.write_bytes(files.grid, grid_png(images[: rows * rows], nrow=rows))
     if ckpt["config"].get("trainer") == "conditional":

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from ganrepro.errors import CorruptCheckpoint, MissingInput
-from ganrepro.models import biggan, dcgan, infogan_mnist, pggan, resnet, sngan, stylegan
+from ganrepro.models import biggan, dcgan, infogan_mnist, introvae, pggan, resnet, sngan, stylegan
 from ganrepro.models.dcgan import QHead
 from ganrepro.models.layers import NORMS, count_parameters, init_weights
 from ganrepro.models.wrappers import wrap_discriminator
@@ -120,6 +120,8 @@ def build_stylegan(run: dict, channels: int, image_size: int):
     q = QHead(d.feature_dim, run["codes"]["categorical"], run["codes"]["continuous"])
     q.apply(init_weights)
     return g, d, q
+# Huang 2018 (``models.introvae``): the encoder (DCGAN's D body → μ, log σ²) is the discriminator.
+ARCHITECTURES.register("introvae", introvae.build)
 
 
 def build_models(run: dict, channels: int, image_size: int) -> tuple[nn.Module, nn.Module, nn.Module]:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from ganrepro import atomic
+from ganrepro.images import pairs_grid_png
 from ganrepro.paths import ReportFiles
 from ganrepro.pipeline import ReportInputs
 from ganrepro.report import claims, figures, render, tables, variance
@@ -18,21 +19,27 @@ from ganrepro.report.study import VARIANCE_METRICS, load_study, read_json
 
 
 def _pictures(study, inputs: ReportInputs, out: ReportFiles, rows: int) -> tuple[list[dict], list[dict]]:
-    """Sample grids beside their nearest training images (first seed), and the traversals of the
-    variants that train their codes (λ > 0)."""
+    """Sample grids beside their nearest training images (first seed), an encoder's reconstructions
+    under their real test images (IntroVAE), and the traversals of the variants that train their codes (λ > 0)."""
     import numpy as np
 
     out.images.mkdir(parents=True, exist_ok=True)
-    train = np.load(inputs.prepared)["x_train"]
+    prepared = np.load(inputs.prepared)
+    train = prepared["x_train"]
     samples, traversals = [], []
     for variant, seed, files in inputs.pictured:
         grid, nearest = f"img/{variant}_seed{seed}_grid.png", f"img/{variant}_seed{seed}_nearest.png"
         shutil.copyfile(files.grid, out.dir / grid)
-        images = np.load(files.samples)["images"]
-        entry = {"variant": variant, "seed": seed, "grid": grid, "nearest": None}
+        arrays = np.load(files.samples)
+        images = arrays["images"]
+        entry = {"variant": variant, "seed": seed, "grid": grid, "nearest": None, "recon": None}
         if len(images):
             atomic.write_bytes(out.dir / nearest, figures.nearest_grid_png(images, train, rows))
             entry["nearest"] = nearest
+        if "images_recon" in arrays.files and len(arrays["images_recon"]):
+            entry["recon"] = f"img/{variant}_seed{seed}_recon.png"  # the sample step reconstructs x_test in order
+            atomic.write_bytes(out.dir / entry["recon"], pairs_grid_png(prepared["x_test"], arrays["images_recon"], rows,
+                                                                    max(1, rows // 2)))
         samples.append(entry)
         config = study.summaries[(variant, seed)].get("config", {})
         if config.get("lambda_cat", 0) > 0 or config.get("lambda_cont", 0) > 0:
@@ -123,6 +130,11 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         context["details"].insert(1, ("Generator EMA: raw vs EMA, same run", "The raw generator and the exponential "
                                       "moving average of its weights, on the same latent inputs (classifier k0).",
                                       render.Table(ema)))
+    recon = tables.side_rows(inputs, head, "recon", "recon")
+    if len(recon):
+        context["details"].insert(1, ("IntroVAE: prior samples vs reconstructions, same run", "Raw: G(z), z ~ N(0, I), "
+                                      "the samples every variant is scored on; recon: G(μ(x)) of the first real test "
+                                      "images (FD to those very images; classifier k0).", render.Table(recon)))
     atomic.write_text(out.markdown, render.markdown(context))
     atomic.write_text(out.index, render.html(context))
     return out.index

@@ -162,17 +162,22 @@ def display_toy(toy: dict) -> Table:
 
 
 def ema_rows(inputs: ReportInputs, head: int) -> pd.DataFrame:
-    """Runs that kept an EMA generator: raw vs EMA samples of the same run (classifier k0, IS at ``head``).
+    """Runs that kept an EMA generator: raw vs EMA samples of the same run (classifier k0, IS at ``head``)."""
+    return side_rows(inputs, head, "ema", "EMA")
 
-    Reads scores.json's ``ema`` section (same structure as the raw top level: ``classifiers``,
+
+def side_rows(inputs: ReportInputs, head: int, section: str, label: str) -> pd.DataFrame:
+    """Runs whose scores.json has a ``section`` scored beside the raw samples (``ema``: the EMA
+    generator's samples; ``recon``: an encoder's reconstructions), raw vs that set (classifier k0,
+    IS at ``head``). The section has the raw top level's structure (``classifiers``,
     ``memorisation``, ``classifier_spread``)."""
     rows = []
     for variant, seed, files in inputs.runs:
         sc = read_json(files.scores)
-        if "ema" not in sc:
+        if section not in sc:
             continue
         row = {"variant": variant, "seed": seed}
-        for name, entry in (("raw", sc["classifiers"]["k0"]), ("EMA", sc["ema"]["classifiers"]["k0"])):
+        for name, entry in (("raw", sc["classifiers"]["k0"]), (label, sc[section]["classifiers"]["k0"])):
             row[f"IS@{head} {name}"] = pm(entry["is"][str(head)]["mean"], entry["is"][str(head)]["std"], 2)
             row[f"MI {name}"] = fmt(entry["mi"]["mi"])
             row[f"FD {name}"] = fmt(entry["fid_test"], 2)

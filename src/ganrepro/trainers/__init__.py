@@ -4,6 +4,7 @@
 |---------------|--------------------------------------------------------------------------------|
 | `gan`         | ``train.Run``: n_critic D updates, one G update (every unconditional variant)  |
 | `conditional` | ``conditional.ConditionalRun``: the same with class labels (BigGAN's projection D) |
+| `introvae`    | ``introvae.IntroVAERun``: Huang 2018's Algorithm 1, the encoder as discriminator  |
 
 A trainer is a subclass of ``train.Run``: ``training_data(prepared)`` is what ``step`` takes,
 ``state_dict`` holds everything a resume needs. ``train.train`` builds the run's trainer by name, so
@@ -15,10 +16,12 @@ from __future__ import annotations
 from ganrepro.registry import Registry
 from ganrepro.train import Run
 from ganrepro.trainers.conditional import ConditionalRun
+from ganrepro.trainers.introvae import IntroVAERun
 
 TRAINERS: Registry[type[Run]] = Registry("trainer")
 TRAINERS.register("gan", Run)
 TRAINERS.register("conditional", ConditionalRun)
+TRAINERS.register("introvae", IntroVAERun)
 DEFAULT_TRAINER = "gan"
 
 
