@@ -94,8 +94,11 @@ def test_dvc_and_snakemake_results_are_byte_identical(snakemake_run, dvc_run, sm
     per_run = 10 + len(smoke_params["evaluation"]["extra_draws"])  # + one scores.json per extra draw
     runs = len(DVC_VARIANTS) * len(smoke_params["study"]["seeds"])
     assert sum(f.parts[:2] == ("results", "runs") for f in shared) == runs * per_run
-    assert sum(f.parts[:2] == ("results", "runs") for f in smk_files) == per_run * len(
-        smoke_params["study"]["variants"]) * len(smoke_params["study"]["seeds"])
+    seeds = len(smoke_params["study"]["seeds"])
+    curves = [v for v in smoke_params["study"]["variants"] if v in smoke_params["truncation"]["curves"]]
+    assert curves  # the truncation step runs in the smoke study: truncation.json and .png per run
+    assert sum(f.parts[:2] == ("results", "runs") for f in smk_files) == (
+        per_run * len(smoke_params["study"]["variants"]) * seeds + 2 * len(curves) * seeds)
 
 
 def test_report_is_byte_reproducible(snakemake_run, tmp_path):
