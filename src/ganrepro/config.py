@@ -88,6 +88,16 @@ def validate(cfg: Any, source: str = "params") -> dict:
     return cfg
 
 
+# Architectures that need their own extension and bring their own normalisation: (architecture,
+# extension, what the extension does for it, the normalisation it has instead of SN / D norms).
+OWN_NETS = (
+    ("pggan", "progressive", "moves the growing nets' stage and fade α; other nets do not grow",
+     "equalised learning rate, pixel norm in G, none in D"),
+    ("stylegan", "style_mixing", "hands G the run's generator for its mixing and noise draws; style_mixing: 0 turns "
+     "mixing off", "equalised learning rate, weight demodulation in G, none in D"),
+)
+
+
 def semantic_problems(cfg: dict) -> list[str]:
     """Rules a JSON schema cannot express."""
     problems = []
@@ -212,13 +222,13 @@ def mechanism_problems(run: dict, key: str) -> list[str]:
         if (name == run["penalty"] or name in extensions) and run["loss"] != "wasserstein":
             problems.append(f"{key}: {kind} '{name}' is defined for a Wasserstein critic; loss "
                             f"'{run['loss']}' is not (use wasserstein)")
-    growing = run.get("architecture") == "pggan"
-    if growing != ("progressive" in extensions):
-        problems.append(f"{key}: architecture 'pggan' and extension 'progressive' go together (the extension "
-                        "moves the growing nets' stage and fade α; other nets do not grow)")
-    if growing and (run["spectral_norm"] or run["d_norm"] != "none"):
-        problems.append(f"{key}: architecture 'pggan' has its own normalisation (equalised learning rate, pixel "
-                        "norm in G, none in D): set spectral_norm false and d_norm none")
+    for arch, ext, why, own_norm in OWN_NETS:
+        uses = run.get("architecture") == arch
+        if uses != (ext in extensions):
+            problems.append(f"{key}: architecture '{arch}' and extension '{ext}' go together (the extension {why})")
+        if uses and (run["spectral_norm"] or run["d_norm"] != "none"):
+            problems.append(f"{key}: architecture '{arch}' has its own normalisation ({own_norm}): set spectral_norm "
+                            "false and d_norm none")
     if "progressive" in extensions and "ema" in extensions and extensions.index("ema") < extensions.index("progressive"):
         problems.append(f"{key}.extensions: list 'progressive' before 'ema' (G_ema copies G's stage after each update)")
     conditional = run.get("trainer") == "conditional"
@@ -234,13 +244,6 @@ def mechanism_problems(run: dict, key: str) -> list[str]:
                             "not an InfoGAN code: keep it 0")
         if run["codes"]["categorical"] < 2:
             problems.append(f"{key}.codes.categorical: trainer 'conditional' reads it as the number of classes")
-    styled = run.get("architecture") == "stylegan"
-    if styled != ("style_mixing" in extensions):
-        problems.append(f"{key}: architecture 'stylegan' and extension 'style_mixing' go together (the extension "
-                        "hands G the run's generator for its mixing and noise draws; style_mixing: 0 turns mixing off)")
-    if styled and (run["spectral_norm"] or run["d_norm"] != "none"):
-        problems.append(f"{key}: architecture 'stylegan' has its own normalisation (equalised learning rate, weight "
-                        "demodulation in G, none in D): set spectral_norm false and d_norm none")
     problems += introvae_problems(run, key)
     for name in ("consistency", "vdb"):
         if name in extensions and run["spectral_norm"]:
