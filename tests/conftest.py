@@ -194,3 +194,18 @@ def write_random_tf_inception(path: Path, seed: int = 0) -> Path:
         net.fc.bias.copy_(torch.randn(net.fc.bias.shape, generator=gen))
     torch.save(net.state_dict(), path)
     return path
+
+
+def assert_resume_byte_identical(cfg: dict, variant: str, data: Path, out: Path) -> None:
+    """Train ``variant`` (cfg: 7 iterations, a resume state every 3), delete the run's outputs but not
+    its resume states, train again: it resumes from iteration 6 and ends with the very same bytes."""
+    from ganrepro.train import train
+
+    train(cfg, variant, 0, data, out, progress=False)
+    reference = {f: (out / f).read_bytes() for f in ("checkpoint.pt", "train_log.csv", "train_summary.json")}
+    for f in reference:
+        (out / f).unlink()
+    timing = train(cfg, variant, 0, data, out, progress=False)
+    assert timing["resumed_from"].endswith("state.pt") and timing["iterations_this_process"] == 1
+    for f, data_bytes in reference.items():
+        assert (out / f).read_bytes() == data_bytes, f

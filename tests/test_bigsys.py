@@ -12,10 +12,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import assert_resume_byte_identical
 from ganrepro.config import resolve_variant, validate
 from ganrepro.errors import ParamsError
 from ganrepro.models import pggan
-from ganrepro.train import Run, train
+from ganrepro.train import Run
 
 CPU = torch.device("cpu")
 BIG_VARIANTS = ("pggan", "biggan")
@@ -252,11 +253,4 @@ def test_resume_gives_identical_bytes(tmp_path, smoke_params, tiny_dataset, vari
     if "grow_phase" in cfg["variants"][variant]:
         cfg["variants"][variant]["grow_phase"] = 2  # the resume lands mid-fade (t = 6: stage 2, α = 0)
     out = tmp_path / "run"
-    train(cfg, variant, 0, tiny_dataset, out, progress=False)
-    reference = {f: (out / f).read_bytes() for f in ("checkpoint.pt", "train_log.csv", "train_summary.json")}
-    for f in reference:
-        (out / f).unlink()
-    timing = train(cfg, variant, 0, tiny_dataset, out, progress=False)
-    assert timing["resumed_from"].endswith("state.pt") and timing["iterations_this_process"] == 1
-    for f, data in reference.items():
-        assert (out / f).read_bytes() == data, f
+    assert_resume_byte_identical(cfg, variant, tiny_dataset, out)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import assert_resume_byte_identical
 from ganrepro.config import MECHANISM_OPTIONS, resolve_variant
 from ganrepro.extensions import EXTENSIONS
 from ganrepro.models import ARCHITECTURES
@@ -116,13 +117,6 @@ def test_resume_with_every_new_state_gives_identical_bytes(tmp_path, smoke_param
     cfg = copy.deepcopy(smoke_params)
     cfg["train"].update(iterations=7, checkpoint_every=3, log_every=1)
     out = tmp_path / "run"
-    train(cfg, variant, 0, tiny_dataset, out, progress=False)
-    reference = {f: (out / f).read_bytes() for f in ("checkpoint.pt", "train_log.csv", "train_summary.json")}
-    for f in reference:
-        (out / f).unlink()
-    timing = train(cfg, variant, 0, tiny_dataset, out, progress=False)  # resumes from iteration 6
-    assert timing["resumed_from"].endswith("state.pt") and timing["iterations_this_process"] == 1
-    for f, data in reference.items():
-        assert (out / f).read_bytes() == data, f
+    assert_resume_byte_identical(cfg, variant, tiny_dataset, out)
     state = torch.load(out / "resume/state.pt", weights_only=True)
     assert set(state["extensions"]) == {"penalty", *resolve_variant(cfg, variant).get("extensions", ())}

@@ -9,11 +9,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import assert_resume_byte_identical
 from ganrepro.config import resolve_variant, validate
 from ganrepro.errors import ParamsError
 from ganrepro.losses import LOSSES
 from ganrepro.models.introvae import Encoder, kl_to_standard_normal
-from ganrepro.train import train
 from ganrepro.trainers import make_run
 
 OBJECTIVE = LOSSES["introvae"]
@@ -138,14 +138,7 @@ def test_resume_and_reconstructions(tmp_path, smoke_params, tiny_dataset):
     cfg = copy.deepcopy(smoke_params)
     cfg["train"].update(iterations=7, checkpoint_every=3, log_every=1)
     out = tmp_path / "run"
-    train(cfg, "introvae", 0, tiny_dataset, out, progress=False)
-    reference = {f: (out / f).read_bytes() for f in ("checkpoint.pt", "train_log.csv", "train_summary.json")}
-    for f in reference:
-        (out / f).unlink()
-    timing = train(cfg, "introvae", 0, tiny_dataset, out, progress=False)
-    assert timing["resumed_from"].endswith("state.pt") and timing["iterations_this_process"] == 1
-    for f, data in reference.items():
-        assert (out / f).read_bytes() == data, f
+    assert_resume_byte_identical(cfg, "introvae", tiny_dataset, out)
     assert "kl_prior" in (out / "train_log.csv").read_text().splitlines()[0].split(",")
 
     sel = {"evaluation": {k: cfg["evaluation"][k] for k in ("n_samples", "grid_rows")}}

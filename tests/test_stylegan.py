@@ -13,6 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import assert_resume_byte_identical
 from ganrepro.config import resolve_variant, validate
 from ganrepro.errors import ParamsError
 from ganrepro.latent import LatentSpec
@@ -26,7 +27,7 @@ from ganrepro.models.stylegan import (
     modulated_conv2d_unfused,
     upsample,
 )
-from ganrepro.train import Run, train
+from ganrepro.train import Run
 
 CPU = torch.device("cpu")
 LATENT = 16
@@ -327,11 +328,4 @@ def test_resume_gives_identical_bytes(tmp_path, smoke_params, tiny_dataset):
     cfg = copy.deepcopy(smoke_params)
     cfg["train"].update(iterations=7, checkpoint_every=3, log_every=1)
     out = tmp_path / "run"
-    train(cfg, "stylegan", 0, tiny_dataset, out, progress=False)
-    reference = {f: (out / f).read_bytes() for f in ("checkpoint.pt", "train_log.csv", "train_summary.json")}
-    for f in reference:
-        (out / f).unlink()
-    timing = train(cfg, "stylegan", 0, tiny_dataset, out, progress=False)
-    assert timing["resumed_from"].endswith("state.pt") and timing["iterations_this_process"] == 1
-    for f, data in reference.items():
-        assert (out / f).read_bytes() == data, f
+    assert_resume_byte_identical(cfg, "stylegan", tiny_dataset, out)
