@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy import linalg
-from scipy.optimize import linear_sum_assignment
 from scipy.special import expit, xlogy
 
 KEY_MEAN = "mean"
@@ -243,6 +242,8 @@ def code_accuracy(codes, labels, n_codes: int, n_classes: int) -> dict:
             raise ValueError(f"{name} must lie in [0, {k - 1}], got values in [{v.min()}, {v.max()}]")
     table = np.zeros((n_codes, n_classes), dtype=np.int64)
     np.add.at(table, (c, y), 1)
+    from scipy.optimize import linear_sum_assignment  # here: scipy.optimize costs every score job ~0.4 s to import
+
     rows, cols = linear_sum_assignment(table, maximize=True)
     mapping = [-1] * n_codes
     for r, col in zip(rows, cols, strict=True):

@@ -3,7 +3,25 @@
 # Snakemake directive takes. A job's inputs are its data and the source its command runs
 # (ganrepro.codedeps, read from the imports at parse time): editing a module reruns the jobs
 # that import it, through Snakemake's mtime trigger.
+import os
+
 from ganrepro import codedeps
+
+# Every step runs one intra-op thread (runtime.make_deterministic), so `--cores N` would run N jobs
+# side by side even on a machine with fewer CPUs: `--cores 8` on a 2-CPU laptop time-slices 8 jobs
+# on 2 CPUs (the same work, slower: each job's caches are flushed at every switch). On a local run
+# each job also takes `cpu_slots` (its threads, at most the machine's CPUs) from a pool of this
+# machine's usable CPUs, so at most that many run at once whatever --cores says. A
+# `--resources cpu_slots=N` given on the command line wins; cluster runs (SLURM) leave it alone.
+LOCAL_CPUS = len(os.sched_getaffinity(0))
+CPU_SLOTS = workflow.local_exec and not workflow.remote_exec
+if CPU_SLOTS and "cpu_slots" not in workflow.global_resources:
+    workflow.register_resource("cpu_slots", LOCAL_CPUS)
+
+
+def step_resources(step):
+    slots = {"cpu_slots": min(step.threads, LOCAL_CPUS)} if CPU_SLOTS else {}
+    return {**dict(step.resources), **slots}
 
 
 wildcard_constraints:

@@ -25,6 +25,6 @@ for _step in P.STEPS.values():
             values=step_params(_step),
         threads: _step.threads
         resources:
-            **dict(_step.resources),
+            **step_resources(_step),
         shell:
             "{params.cmd} > {log} 2>&1"
