@@ -109,3 +109,22 @@ def test_bench_step_writes_bench_json_the_report_reads(tmp_path, smoke_params, t
     assert [r["variant"] for r in rows] == ["dcgan", "vdb"] and np.isfinite(rows[0]["ratio"])
     note, table = display_bench(out)
     assert "matmul peak" in note and list(table.frame["variant"]) == ["dcgan", "vdb"]
+
+
+def test_classifier_predictions_do_not_depend_on_the_batch_size():
+    """predict's batch (chosen for speed) must not move IS/FD: every image scored alone gives the
+    same probabilities and features as the default batches (eval mode: batch norm uses running stats)."""
+    from ganrepro.classifier import DomainClassifier, predict
+
+    torch.manual_seed(0)
+    model = DomainClassifier(1, 28, 10, width=8)
+    for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+    images = np.random.default_rng(0).integers(0, 256, size=(600, 1, 28, 28), dtype=np.uint8)
+    batched = predict(model, images, torch.device("cpu"))
+    alone = [predict(model, images[i : i + 1], torch.device("cpu"), batch_size=1) for i in range(0, 600, 37)]
+    np.testing.assert_allclose(np.concatenate([a["probs"] for a in alone]), batched["probs"][::37], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.concatenate([a["features"] for a in alone]), batched["features"][::37],
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(batched["probs"].sum(1), 1.0, atol=1e-12)

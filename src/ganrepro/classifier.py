@@ -94,8 +94,12 @@ def load_classifier(path: str | Path, dev: torch.device | None = None) -> Domain
 
 
 @torch.no_grad()
-def predict(model: nn.Module, images_uint8: np.ndarray, dev: torch.device, batch_size: int = 1000) -> dict:
-    """One pass over uint8 images: class probabilities (float64) and penultimate features."""
+def predict(model: nn.Module, images_uint8: np.ndarray, dev: torch.device, batch_size: int = 250) -> dict:
+    """One pass over uint8 images: class probabilities (float64) and penultimate features.
+
+    250 images a batch: at 1,000 each layer's output (100 MB at width 32, 28×28) is a fresh mapping
+    the kernel zero-fills page by page, and the pass took twice the time (half of it system time);
+    the outputs are the same bytes at either size (measured on this CPU)."""
     model.eval()
     probs, feats = [], []
     for i in range(0, len(images_uint8), batch_size):
