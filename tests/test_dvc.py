@@ -226,8 +226,8 @@ def snakemake_then_dvc(study) -> dict:
     (DVC's run cache has B's stages: it restores their outputs instead of training again).
 
     The copy is narrowed to the study DVC ran (``DVC_VARIANTS``; Snakemake remakes the report for
-    it): every DVC command here walks the whole stage graph, and the smoke study's 14 variants
-    made them three times slower without testing anything more."""
+    it): every DVC command here walks the whole stage graph, and with the smoke study's 14 variants
+    (121 stages, against ~40) the fixture took 335 s; narrowed, 182 s (both in a full CI run)."""
     work = study["root"] / "snakemake-then-dvc"
     shutil.copytree(study["smk"], work, symlinks=True)  # the Snakemake run's working copy, mtimes kept
     shutil.copy2(study["dvc"] / "params.yaml", work / "params.yaml")  # the smoke study, DVC_VARIANTS of it

@@ -8,8 +8,8 @@ import os
 from ganrepro import codedeps
 
 # Every step runs one intra-op thread (runtime.make_deterministic), so `--cores N` would run N jobs
-# side by side even on a machine with fewer CPUs: `--cores 8` on a 2-CPU laptop time-slices 8 jobs
-# on 2 CPUs (the same work, slower: each job's caches are flushed at every switch). On a local run
+# side by side even on a machine with fewer CPUs: `--cores 8` on a 2-CPU laptop time-sliced 8 jobs
+# on 2 CPUs, and a bench job timed while sharing its CPU with three others. On a local run
 # each job also takes `cpu_slots` (its threads, at most the machine's CPUs) from a pool of this
 # machine's usable CPUs, so at most that many run at once whatever --cores says. A
 # `--resources cpu_slots=N` given on the command line wins; cluster runs (SLURM) leave it alone.
