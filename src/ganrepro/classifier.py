@@ -4,10 +4,16 @@
 another data set is meaningless, and the score moves with the classifier's weights. So the study
 trains K classifiers on the data set's train split that differ only in seed, and scores every
 sample set with each of them.
+
+The classifier step also keeps the classifier's pass over the whole real test set
+(``ClassifierFiles.reference``: probabilities and penultimate features), which every score job
+would otherwise recompute: FID's reference features and the real-data rows read it
+(``real_test_pass``), checked against the prepared data's test split by its SHA-256.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +24,7 @@ from tqdm import tqdm
 
 from ganrepro import atomic
 from ganrepro.data import load_prepared
-from ganrepro.errors import MissingInput
+from ganrepro.errors import InputError, MissingInput
 from ganrepro.images import to_float_images
 from ganrepro.paths import ClassifierFiles
 from ganrepro.runtime import device as pick_device
@@ -70,14 +76,17 @@ def train_classifier(sel: dict, data_path: Path, seed: int, out_dir: Path, progr
             optim.step()
             bar.update(1)
     bar.close()
-    probs = predict(model, data["x_test"], dev)["probs"]
+    files = ClassifierFiles(out_dir)
+    reference = predict(model, data["x_test"], dev)
+    probs = reference["probs"]
     accuracy = float((probs.argmax(1) == data["y_test"]).mean())
     metrics = {"seed": seed, "test_accuracy": accuracy, "test_error": 1 - accuracy, "n_train": int(n),
                "n_test": int(len(data["y_test"])), "final_train_loss": float(loss.item()), **model.meta,
                # your own data without labels trains on k-means pseudo-labels (ganrepro.data.local)
                "has_labels": bool(data.get("has_labels", True)), "label_source": str(data.get("label_source", "labels")),
                "provenance": provenance(dev)}
-    files = ClassifierFiles(out_dir)
+    atomic.write_npz(files.reference, probs=probs, features=reference["features"].astype(np.float32),
+                     x_test_sha256=np.array(_digest(data["x_test"])))
     atomic.write_json(files.metrics, metrics)
     atomic.torch_save(files.model, {"meta": model.meta, "state_dict": {k: v.cpu() for k, v in model.state_dict().items()}})
     return metrics
@@ -91,6 +100,35 @@ def load_classifier(path: str | Path, dev: torch.device | None = None) -> Domain
     model = DomainClassifier(**blob["meta"])
     model.load_state_dict(blob["state_dict"])
     return model.to(dev or torch.device("cpu")).eval()
+
+
+def _digest(images: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
+
+
+def real_test_pass(model_path: str | Path, x_test: np.ndarray, n: int | None = None) -> dict:
+    """The classifier's probabilities (float64) and features of the first ``n`` (all by default)
+    real test images, as its classifier step computed them with ``predict``. For ``n`` a multiple
+    of ``predict``'s batch (the study's 5,000 and 2,000) these are the very batches a fresh pass
+    over the first ``n`` makes, so the same bytes; otherwise equal within float32 rounding
+    (tests/test_classifier.py).
+
+    ``x_test`` is the test split the caller scores against; a reference computed on another one
+    (the prepared data changed, the classifier did not rerun) is refused, naming both files."""
+    path = ClassifierFiles(Path(model_path).parent).reference
+    if not path.is_file():
+        raise MissingInput(f"the classifier's test-set reference not found: {path} (run the classifier step; "
+                           f"it writes it beside {Path(model_path).name})")
+    with np.load(path) as z:
+        if missing := {"probs", "features", "x_test_sha256"} - set(z.files):
+            raise InputError(f"{path} is not a classifier's test-set reference (no {', '.join(sorted(missing))}): "
+                             "rerun the classifier step")
+        if str(z["x_test_sha256"]) != _digest(x_test):
+            raise InputError(f"{path} was computed on another test split than the data being scored "
+                             f"(SHA-256 {str(z['x_test_sha256'])[:12]}… vs {_digest(x_test)[:12]}…): "
+                             "rerun the classifier step on these data")
+        end = len(x_test) if n is None else n
+        return {"probs": z["probs"][:end], "features": z["features"][:end].astype(np.float64)}
 
 
 @torch.no_grad()

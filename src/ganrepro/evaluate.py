@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ganrepro import atomic, headline, metrics
-from ganrepro.classifier import load_classifier, predict
+from ganrepro.classifier import load_classifier, predict, real_test_pass
 from ganrepro.data import load_prepared
 from ganrepro.errors import MissingInput
 from ganrepro.images import grid_png, to_float_images
@@ -48,15 +48,15 @@ def _nn_distances(images: np.ndarray, train: np.ndarray) -> np.ndarray:
 def classifier_scores(image_sets: dict[str, np.ndarray], data: dict, classifier_paths: list[str], ev: dict,
                       dev) -> tuple[dict[str, dict], dict]:
     """Per image set and classifier k: IS at every split count, MI with its bootstrap interval, FID to
-    real test images. The classifiers and the real reference features are computed once for all
-    sets. Returns (per set: per classifier scores, probabilities keyed ``{set}_k{k}``)."""
+    real test images. The real test images' features are the classifier step's
+    (``classifier.real_test_pass``), read once for all sets. Returns (per set: per classifier
+    scores, probabilities keyed ``{set}_k{k}``)."""
     per: dict[str, dict] = {name: {} for name in image_sets}
     cache = {}
-    n = max(len(images) for images in image_sets.values())
-    reference = data["x_test"][:n]  # FID against as many real test images as samples
+    n = max(len(images) for images in image_sets.values())  # FID against as many real test images as samples
     for k, path in enumerate(classifier_paths):
         model = load_classifier(path, dev)
-        ref = predict(model, reference, dev)
+        ref = real_test_pass(path, data["x_test"], n)
         for name, images in image_sets.items():
             out = predict(model, images, dev)
             entry = _classifier_scores(out["probs"], ev["splits"], ev["bootstrap"])
@@ -195,8 +195,9 @@ def score_real(sel: dict, data_path: Path, classifier_paths: list[str], out_path
     models = [load_classifier(path, dev) for path in classifier_paths]
     for name, images in sets.items():
         per = {}
-        for k, model in enumerate(models):
-            out = predict(model, images, dev)
+        for k, (model, path) in enumerate(zip(models, classifier_paths)):
+            # the real test images' pass is the classifier step's (the same values, computed once)
+            out = real_test_pass(path, data["x_test"], n) if name == "test" else predict(model, images, dev)
             per[f"k{k}"] = _classifier_scores(out["probs"], ev["splits"], ev["bootstrap"])
         result[name] = {"classifiers": per,
                         "classifier_spread": {str(s): sensitivity(per, str(s)) for s in ev["splits"] if s <= len(images)}}
@@ -227,7 +228,8 @@ def game(sel: dict, data_path: Path, classifier_paths: list[str], out_dir: Path)
     real = {}
     for k, model in enumerate(models):
         per[f"k{k}"] = _classifier_scores(predict(model, images, dev)["probs"], ev["splits"], 50)
-        real[f"k{k}"] = _classifier_scores(predict(model, data["x_test"][: opts["n"]], dev)["probs"], ev["splits"], 50)
+        real[f"k{k}"] = _classifier_scores(real_test_pass(classifier_paths[k], data["x_test"], opts["n"])["probs"],
+                                           ev["splits"], 50)
     files = GamingFiles(out_dir)
     result = {"n": opts["n"], "attacked": "k0", "gamed": per, "real_test_same_n": real,
               "max_is": float(n_classes)}

@@ -72,7 +72,10 @@ class DrawFiles(Files):
 
 
 class ClassifierFiles(Files):
-    NAMES = {"model": "model.pt", "metrics": "metrics.json"}
+    """One domain classifier: its weights, test metrics, and its pass over the whole real test set
+    (probabilities and features: what every score job compares samples with, computed once)."""
+
+    NAMES = {"model": "model.pt", "metrics": "metrics.json", "reference": "real_test_pass.npz"}
 
 
 class InceptionFiles(Files):

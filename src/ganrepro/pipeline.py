@@ -46,11 +46,13 @@ from ganrepro.studyfiles import (  # noqa: F401  (re-exported)
     CLASSIFIER,
     DRAW,
     HEADLINE_CLASSIFIER,
+    HEADLINE_REFERENCE,
     PREPARED,
     RUN,
     ReportInputs,
     bench_enabled,
     bench_variant_keys,
+    classifier_inputs,
     classifier_models,
     data_source,
     inception_enabled,
@@ -106,7 +108,7 @@ STEPS: dict[str, Step] = {
             ("dataset", "k"),
             "ganrepro classifier --params {params_file} --data " + PREPARED + " --seed {k} --out " + CLASSIFIER,
             deps=(PREPARED,),
-            outs=(ClassifierFiles.template(CLASSIFIER, "model"), ClassifierFiles.template(CLASSIFIER, "metrics")),
+            outs=tuple(ClassifierFiles.template(CLASSIFIER, role) for role in ("model", "metrics", "reference")),
             params=("classifier.epochs", "classifier.batch_size", "classifier.lr", "classifier.width"),
         ),
         Step(
@@ -135,7 +137,7 @@ STEPS: dict[str, Step] = {
             ("variant", "seed"),
             "ganrepro score --params {params_file} --run " + RUN + " --data " + PREPARED
             + " --classifiers {classifiers}",
-            deps=(run_file("samples"), run_file("checkpoint"), PREPARED, Inputs(classifier_models)),
+            deps=(run_file("samples"), run_file("checkpoint"), PREPARED, Inputs(classifier_inputs)),
             outs=(run_file("scores"), run_file("probs"), run_file("metrics"), run_file("is_splits")),
             metrics=(run_file("metrics"),),
             plots=((run_file("is_splits"), {"x": "splits", "y": "is", "title": "IS against the number of splits"}),),
@@ -146,7 +148,7 @@ STEPS: dict[str, Step] = {
             ("variant", "seed", "draw"),
             "ganrepro redraw --params {params_file} --run " + RUN + " --draw {draw} --data " + PREPARED
             + " --classifiers {classifiers} --out " + DRAW,
-            deps=(run_file("checkpoint"), PREPARED, Inputs(classifier_models)),
+            deps=(run_file("checkpoint"), PREPARED, Inputs(classifier_inputs)),
             outs=(DrawFiles.template(DRAW, "scores"),),
             params=("evaluation.n_samples", "evaluation.splits", "evaluation.bootstrap"),
         ),
@@ -155,7 +157,7 @@ STEPS: dict[str, Step] = {
             ("dataset",),
             "ganrepro score-real --params {params_file} --data " + PREPARED
             + " --classifiers {classifiers} --out " + paths.REAL_SCORES,
-            deps=(PREPARED, Inputs(classifier_models)),
+            deps=(PREPARED, Inputs(classifier_inputs)),
             outs=(paths.REAL_SCORES,),
             params=("evaluation.n_samples", "evaluation.splits", "evaluation.bootstrap",
                     "evaluation.memorisation_samples"),
@@ -165,7 +167,7 @@ STEPS: dict[str, Step] = {
             ("dataset",),
             "ganrepro game --params {params_file} --data " + PREPARED
             + " --classifiers {classifiers} --out " + paths.GAMING_DIR,
-            deps=(PREPARED, Inputs(classifier_models)),
+            deps=(PREPARED, Inputs(classifier_inputs)),
             outs=(GamingFiles.template(paths.GAMING_DIR, "scores"), GamingFiles.template(paths.GAMING_DIR, "grid")),
             params=("gaming", "evaluation.splits"),
             report=(Shown(GamingFiles.template(paths.GAMING_DIR, "grid"), "gamed.rst", "IS can be gamed"),),
@@ -195,7 +197,7 @@ STEPS: dict[str, Step] = {
             (),
             "ganrepro bench --params {params_file} --data " + PREPARED + " --classifiers {classifiers} --out "
             + paths.BENCH_DIR,
-            deps=(PREPARED, Inputs(classifier_models)),
+            deps=(PREPARED, Inputs(classifier_inputs)),
             outs=(BENCH,),
             params=("bench", "train", bench_variant_keys, "evaluation.splits", "evaluation.bootstrap"),
             # One thread, as every training job uses, on one CPU slot: other jobs may run on the other
@@ -208,7 +210,7 @@ STEPS: dict[str, Step] = {
             ("variant", "seed"),
             "ganrepro truncation --params {params_file} --variant {variant} --run " + RUN + " --data " + PREPARED
             + " --classifier " + HEADLINE_CLASSIFIER,
-            deps=(run_file("checkpoint"), PREPARED, HEADLINE_CLASSIFIER),
+            deps=(run_file("checkpoint"), PREPARED, HEADLINE_CLASSIFIER, HEADLINE_REFERENCE),
             outs=(run_file("truncation"), run_file("truncation_curve")),
             params=("truncation.n_samples", "truncation.curves.{variant}", "evaluation.splits"),
             report=(Shown(run_file("truncation_curve"), "truncation.rst", "Truncation trick"),),

@@ -19,9 +19,19 @@ inception_file = lambda role: InceptionFiles.template(paths.INCEPTION_DIR, role)
 
 
 def classifier_models(cfg: dict) -> list[str]:
+    """Each domain classifier's model file: what a scoring command is given (``{classifiers}``)."""
+    return _classifier_files(cfg, ("model",))
+
+
+def classifier_inputs(cfg: dict) -> list[str]:
+    """What a scoring step reads of each classifier: its model and its pass over the real test set."""
+    return _classifier_files(cfg, ("model", "reference"))
+
+
+def _classifier_files(cfg: dict, roles: tuple[str, ...]) -> list[str]:
     ds = cfg["data"]["dataset"]
-    return [ClassifierFiles(paths.fill(CLASSIFIER, dataset=ds, k=k)).model.as_posix()
-            for k in range(cfg["classifier"]["count"])]
+    return [getattr(ClassifierFiles(paths.fill(CLASSIFIER, dataset=ds, k=k)), role).as_posix()
+            for k in range(cfg["classifier"]["count"]) for role in roles]
 
 
 def data_source(cfg: dict) -> list[str]:
@@ -72,6 +82,7 @@ def truncation_enabled(cfg: dict) -> bool:
 
 # The truncation curve is scored like the headline numbers: by domain classifier k0.
 HEADLINE_CLASSIFIER = ClassifierFiles.template(CLASSIFIER.format(dataset="{dataset}", k=0), "model")
+HEADLINE_REFERENCE = ClassifierFiles.template(CLASSIFIER.format(dataset="{dataset}", k=0), "reference")
 
 
 def inception_weights(cfg: dict) -> list[str]:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ganrepro import atomic, headline, metrics
-from ganrepro.classifier import load_classifier, predict
+from ganrepro.classifier import load_classifier, predict, real_test_pass
 from ganrepro.data import load_prepared
 from ganrepro.errors import InputError
 from ganrepro.extensions.ema import ema_generator_from_checkpoint
@@ -117,7 +117,7 @@ def truncation_curve(sel: dict, run_dir: Path, variant: str, data_path: Path, cl
     entry.check(g, f"truncation.curves.{variant}.kind")
     latent = LatentSpec.from_run(ckpt["config"])
     model = load_classifier(classifier_path, dev)
-    reference = predict(model, load_prepared(data_path)["x_test"][:n], dev)["features"]
+    reference = real_test_pass(classifier_path, load_prepared(data_path)["x_test"], n)["features"]
     for value in [None, *curve["values"]]:
         images = curve_images(g, entry, latent, n, value, ckpt["seed"], dev)
         result["points"].append({"truncation": value, **score_point(model, images, reference, split, dev)})

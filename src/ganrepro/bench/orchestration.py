@@ -15,21 +15,27 @@ import time
 from pathlib import Path
 
 from ganrepro import atomic
+from ganrepro.errors import GanreproError
+
+class BenchError(GanreproError):
+    """A command the benchmark times did not succeed."""
+
 
 # What a scratch copy of the project needs to run a study from scratch.
 PROJECT = ("Snakefile", "workflow", "src", "params.yaml", "tests/smoke", "pyproject.toml")
 
 
 def command_seconds(cmd: list[str], cwd: Path | str = ".", repeats: int = 3) -> dict:
-    """Median wall time of ``cmd`` (and whether it succeeded every time)."""
-    times, ok = [], True
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    """Median wall time of ``cmd``; ``BenchError`` if it fails (a failure's time measures nothing)."""
+    times = []
+    env = _tool_env()
     for _ in range(repeats):
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
         times.append(time.perf_counter() - start)
-        ok = ok and proc.returncode == 0
-    return {"command": " ".join(cmd), "seconds": statistics.median(times), "ok": ok}
+        if proc.returncode != 0:
+            raise BenchError(f"{' '.join(cmd)} failed in {cwd} (exit {proc.returncode}):\n" + _tail(proc.stderr + proc.stdout))
+    return {"command": " ".join(cmd), "seconds": statistics.median(times), "ok": True}
 
 
 def _tool(name: str) -> str:
@@ -50,10 +56,26 @@ def startup_and_dag(cwd: Path | str, params_file: str, repeats: int = 3) -> dict
     return out
 
 
-def scaling(workdir: Path, params_file: str, cores: list[int]) -> list[dict]:
-    """Wall time of the study ``params_file`` from scratch at each ``--cores``, each in a fresh
-    scratch copy of ``workdir``'s project files. Every training job uses one thread
-    (``runtime.make_deterministic``), so N cores run N jobs side by side and never oversubscribe."""
+def _tool_env(**extra: str) -> dict:
+    """The environment a study's jobs need: the ``ganrepro`` and ``dvc`` of this interpreter's
+    environment first on PATH (step commands call ``ganrepro``; run as ``.venv/bin/ganrepro``
+    without an activated environment, it is not on PATH otherwise)."""
+    bindir = str(Path(sys.executable).parent)
+    return {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), **extra}
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def scaling(workdir: Path, params_file: str, cores: list[int], targets: tuple[str, ...] = ()) -> list[dict]:
+    """Wall time of the study ``params_file`` (its ``targets``; all of it by default) from scratch
+    at each ``--cores``, each in a fresh scratch copy of ``workdir``'s project files.
+
+    Every job runs one thread (``runtime.make_deterministic``) and takes one of the pool's
+    ``cpu_slots`` (as many as CPUs this process may use; workflow/rules/common.smk), so ``--cores``
+    above the CPU count runs no more jobs at once than there are CPUs. A run that fails raises
+    ``BenchError`` with the end of Snakemake's output: a failed run's time is no measurement."""
     rows = []
     for n in cores:
         with tempfile.TemporaryDirectory(prefix=f"ganrepro-cores{n}-") as tmp:
@@ -64,13 +86,23 @@ def scaling(workdir: Path, params_file: str, cores: list[int]) -> list[dict]:
                 elif src.is_file():
                     (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(src, Path(tmp) / name)
-            env = {**os.environ, "PYTHONPATH": str(Path(tmp) / "src")}
+            cmd = [sys.executable, "-m", "snakemake", *targets, "--cores", str(n), "--configfile", params_file]
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(n), "--configfile", params_file],
-                                  cwd=tmp, capture_output=True, text=True, env=env)
-            rows.append({"cores": n, "seconds": time.perf_counter() - start, "ok": proc.returncode == 0,
-                         "cpu_count": os.cpu_count()})
+            proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True,
+                                  env=_tool_env(PYTHONPATH=str(Path(tmp) / "src")))
+            seconds = time.perf_counter() - start
+            if proc.returncode != 0:
+                raise BenchError(f"the scaling run at --cores {n} failed (exit {proc.returncode}): {' '.join(cmd)}\n"
+                                 + _tail(proc.stderr))
+            rows.append({"cores": n, "seconds": seconds, "ok": True, "cpu_count": len(os.sched_getaffinity(0)),
+                         "jobs": _jobs_done(proc.stderr)})
     return rows
+
+
+def _jobs_done(log: str) -> int | None:
+    """The job count of Snakemake's last "N of M steps (100%) done" line."""
+    done = [line for line in log.splitlines() if "steps (100%) done" in line]
+    return int(done[-1].split(" of ")[1].split()[0]) if done else None
 
 
 def orchestration_report(workdir: Path, params_file: str, cores: list[int], out: Path,
