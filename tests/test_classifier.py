@@ -65,5 +65,6 @@ def test_the_reference_file_is_byte_identical_when_the_step_reruns(tmp_path, smo
     a, b = ClassifierFiles(tmp_path / "a").reference, ClassifierFiles(tmp_path / "b").reference
     assert a.read_bytes() == b.read_bytes()
     atomic.write_npz(b, probs=np.zeros(1))  # and what it holds is what real_test_pass checks
-    with pytest.raises(InputError, match=r"b/real_test_pass\.npz is not a classifier's test-set reference \(no features, x_test_sha256\)"):
+    malformed = r"b/real_test_pass\.npz is not a classifier's test-set reference \(no features, x_test_sha256\)"
+    with pytest.raises(InputError, match=malformed):
         real_test_pass(ClassifierFiles(tmp_path / "b").model, load_prepared(tiny_dataset)["x_test"])

@@ -22,6 +22,7 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from ganrepro import allocator  # noqa: E402
 from ganrepro.errors import GanreproError  # noqa: E402
 
 
@@ -284,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    allocator.tune()  # before a step's first large tensor (ganrepro.allocator: the measured gain)
     try:
         return args.func(args)
     except GanreproError as exc:

@@ -195,7 +195,7 @@ def score_real(sel: dict, data_path: Path, classifier_paths: list[str], out_path
     models = [load_classifier(path, dev) for path in classifier_paths]
     for name, images in sets.items():
         per = {}
-        for k, (model, path) in enumerate(zip(models, classifier_paths)):
+        for k, (model, path) in enumerate(zip(models, classifier_paths, strict=True)):
             # the real test images' pass is the classifier step's (the same values, computed once)
             out = real_test_pass(path, data["x_test"], n) if name == "test" else predict(model, images, dev)
             per[f"k{k}"] = _classifier_scores(out["probs"], ev["splits"], ev["bootstrap"])

@@ -17,6 +17,7 @@ from pathlib import Path
 from ganrepro import atomic
 from ganrepro.errors import GanreproError
 
+
 class BenchError(GanreproError):
     """A command the benchmark times did not succeed."""
 
