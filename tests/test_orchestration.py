@@ -24,6 +24,11 @@ def test_scaling_runs_each_core_count_in_a_scratch_copy_without_the_venv_on_path
     rows = scaling(ROOT, SMOKE, [1, 2], targets=("results/toy/toy_1d.json",))
     assert [r["cores"] for r in rows] == [1, 2]
     assert all(r["ok"] and r["jobs"] == 1 and r["seconds"] > 0 for r in rows)
+    assert rows[0]["scheduler"] == "ilp (Snakemake's default)"
+    # the scheduler make reproduce uses; a name Snakemake does not know fails the run
+    assert scaling(ROOT, SMOKE, [8], targets=("results/toy/toy_1d.json",), scheduler="greedy")[0]["scheduler"] == "greedy"
+    with pytest.raises(BenchError, match="--scheduler no_such_scheduler"):
+        scaling(ROOT, SMOKE, [1], targets=("results/toy/toy_1d.json",), scheduler="no_such_scheduler")
 
 
 @pytest.mark.slow

@@ -97,7 +97,7 @@ def cmd_bench_orchestration(args) -> int:
     from ganrepro.bench.orchestration import orchestration_report
 
     orchestration_report(Path(args.workdir), args.params, [int(c) for c in args.cores.split(",")], Path(args.out),
-                         args.scaling_params)
+                         args.scaling_params, args.scheduler)
     return 0
 
 
@@ -257,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("--cores", {"default": "1,2,8", "help": "comma-separated --cores values for the scaling runs"}),
         ("--scaling-params", {"default": "tests/smoke/params.yaml",
                               "help": "the study run from scratch at each --cores (in scratch copies)"}),
+        ("--scheduler", {"choices": ["ilp", "greedy"], "default": None,
+                         "help": "Snakemake's --scheduler for the scaling runs (default: Snakemake's own, ilp)"}),
         ("--out", {"required": True, "help": "a JSON file, e.g. results/bench/orchestration.json"}))
     add("truncation", cmd_truncation, "the truncation trick: IS and FD over truncation values (BigGAN Fig. 4)",
         ("--variant", req), ("--run", req), data,

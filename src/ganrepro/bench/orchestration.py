@@ -69,9 +69,14 @@ def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def scaling(workdir: Path, params_file: str, cores: list[int], targets: tuple[str, ...] = ()) -> list[dict]:
+def scaling(workdir: Path, params_file: str, cores: list[int], targets: tuple[str, ...] = (),
+            scheduler: str | None = None) -> list[dict]:
     """Wall time of the study ``params_file`` (its ``targets``; all of it by default) from scratch
-    at each ``--cores``, each in a fresh scratch copy of ``workdir``'s project files.
+    at each ``--cores``, each in a fresh scratch copy of ``workdir``'s project files, under
+    Snakemake's ``--scheduler`` (its default, the ILP one, when None).
+
+    With more ``--cores`` than CPUs the ILP scheduler starts its solver whenever a job ends, even
+    with every slot taken; ``make reproduce`` uses ``greedy`` (README "Performance").
 
     Every job runs one thread (``runtime.make_deterministic``) and takes one of the pool's
     ``cpu_slots`` (as many as CPUs this process may use; workflow/rules/common.smk), so ``--cores``
@@ -87,7 +92,8 @@ def scaling(workdir: Path, params_file: str, cores: list[int], targets: tuple[st
                 elif src.is_file():
                     (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(src, Path(tmp) / name)
-            cmd = [sys.executable, "-m", "snakemake", *targets, "--cores", str(n), "--configfile", params_file]
+            cmd = [sys.executable, "-m", "snakemake", *targets, "--cores", str(n), "--configfile", params_file,
+                   *(["--scheduler", scheduler] if scheduler else [])]
             start = time.perf_counter()
             proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True,
                                   env=_tool_env(PYTHONPATH=str(Path(tmp) / "src")))
@@ -96,7 +102,7 @@ def scaling(workdir: Path, params_file: str, cores: list[int], targets: tuple[st
                 raise BenchError(f"the scaling run at --cores {n} failed (exit {proc.returncode}): {' '.join(cmd)}\n"
                                  + _tail(proc.stderr))
             rows.append({"cores": n, "seconds": seconds, "ok": True, "cpu_count": len(os.sched_getaffinity(0)),
-                         "jobs": _jobs_done(proc.stderr)})
+                         "jobs": _jobs_done(proc.stderr), "scheduler": scheduler or "ilp (Snakemake's default)"})
     return rows
 
 
@@ -107,8 +113,8 @@ def _jobs_done(log: str) -> int | None:
 
 
 def orchestration_report(workdir: Path, params_file: str, cores: list[int], out: Path,
-                         scaling_params: str = "tests/smoke/params.yaml") -> dict:
+                         scaling_params: str = "tests/smoke/params.yaml", scheduler: str | None = None) -> dict:
     result = {"startup_and_dag": startup_and_dag(workdir, params_file),
-              "scaling": {"params": scaling_params, "runs": scaling(workdir, scaling_params, cores)}}
+              "scaling": {"params": scaling_params, "runs": scaling(workdir, scaling_params, cores, scheduler=scheduler)}}
     atomic.write_json(out, result)
     return result
