@@ -127,9 +127,10 @@ def real_test_pass(model_path: str | Path, x_test: np.ndarray, n: int | None = N
         if missing := {"probs", "features", "x_test_sha256"} - set(z.files):
             raise InputError(f"{path} is not a classifier's test-set reference (no {', '.join(sorted(missing))}): "
                              "rerun the classifier step")
-        if str(z["x_test_sha256"]) != _digest(x_test):
+        kept, scored = str(z["x_test_sha256"]), _digest(x_test)
+        if kept != scored:
             raise InputError(f"{path} was computed on another test split than the data being scored "
-                             f"(SHA-256 {str(z['x_test_sha256'])[:12]}… vs {_digest(x_test)[:12]}…): "
+                             f"(SHA-256 {kept[:12]}… vs {scored[:12]}…): "
                              "rerun the classifier step on these data")
         end = len(x_test) if n is None else n
         return {"probs": z["probs"][:end], "features": z["features"][:end].astype(np.float64)}
