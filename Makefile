@@ -64,17 +64,12 @@ reproduce: setup
 PYTEST = rc=0; $(PY) -m pytest -q $(1) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
-# Two pytest-xdist workers: one builds the smoke study and runs the files that read it (one group,
-# tests/conftest.py), the other the rest of the suite meanwhile; two, not one per CPU, because the
-# study itself runs Snakemake and DVC side by side.
-XDIST := -n 2 --dist loadgroup --no-loadscope-reorder
-
 test: setup slurm-packages browser
-	$(call PYTEST,$(XDIST) --durations=15)
+	$(call PYTEST,--durations=15)
 
 # The developer's loop: everything but the tests marked slow (pipeline and training runs).
 test-fast: setup
-	$(call PYTEST,$(XDIST) -m "not slow")
+	$(call PYTEST,-m "not slow")
 
 # ruff (pyproject.toml) on the package and tests; snakemake --lint on the workflow. Snakemake's advice to
 # give each rule a conda environment or container is left out: the environment is the project's .venv.

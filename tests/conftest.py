@@ -81,21 +81,6 @@ def clone(repo: Path, dest: Path) -> Path:
     return dest
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """`make test` runs two pytest-xdist workers with ``--dist loadgroup``: each test file is one unit
-    of work (its module fixtures are built once), except that every file with a test on the smoke
-    study (the session fixture ``pipelines``) joins one group, ``study``, so one worker builds the
-    study and runs those files while the other works through the rest. The group goes first, since
-    it is the longest (the study alone takes ~9 minutes). Runs without xdist keep pytest's order."""
-    if getattr(config.option, "dist", "no") != "loadgroup":
-        return
-    study_files = {item.path for item in items if "pipelines" in item.fixturenames}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group("study" if item.path in study_files else item.path.name))
-    items.sort(key=lambda item: item.path not in study_files)  # stable: file order kept within each part
-
-
 @pytest.fixture(scope="session")
 def pipelines(tmp_path_factory) -> dict[str, Path]:
     """The smoke study through Snakemake (2 cores) and through DVC (serial), side by side.
