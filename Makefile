@@ -52,10 +52,10 @@ $(STAMP): pyproject.toml requirements/base.txt requirements/constraints.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-# --scheduler greedy: with more --cores than CPUs, Snakemake's default ILP scheduler starts its
-# solver each time a job ends even when every cpu_slot is taken (workflow/rules/common.smk); on 2
-# CPUs that cost ~0.5 s of CPU per job (README "Performance"). Our jobs are alike (one thread, no
-# temp files), so the greedy choice is the ILP's.
+# --scheduler greedy: before workflow/rules/common.smk capped Snakemake's core count at the CPUs,
+# the default ILP scheduler started its solver each time a job ended even when every cpu_slot was
+# taken (README "Performance"). The cap removes that; greedy stays because our jobs are alike (one
+# thread, no temp files), so the greedy choice is the ILP's without the solver.
 reproduce: setup
 	snakemake --cores 8 --scheduler greedy all $(PROVENANCE)
 	@echo "report: results/report/index.html"

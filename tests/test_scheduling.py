@@ -39,10 +39,10 @@ def most_at_once(work: Path) -> int:
     return max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
 
 
-def schedule(tmp_path: Path, cpus: set[int], *args: str) -> int:
+def schedule(tmp_path: Path, cpus: set[int], *args: str, cores: int = 8) -> int:
     (tmp_path / "Snakefile").write_text(SNAKEFILE)
     (tmp_path / "job.py").write_text(JOB)
-    proc = subprocess.run(SMK + ["--cores", "8", "-q", *args], cwd=tmp_path, env=study_env(ROOT),
+    proc = subprocess.run(SMK + ["--cores", str(cores), "-q", *args], cwd=tmp_path, env=study_env(ROOT),
                           capture_output=True, text=True, preexec_fn=lambda: os.sched_setaffinity(0, cpus))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return most_at_once(tmp_path)
@@ -74,9 +74,5 @@ def test_cores_beyond_the_cpus_are_capped(tmp_path):
         two = set(sorted(os.sched_getaffinity(0))[:2])
         work = tmp_path / "asked"
         work.mkdir()
-        (work / "Snakefile").write_text(SNAKEFILE)
-        (work / "job.py").write_text(JOB)
-        proc = subprocess.run(SMK + ["--cores", "1", "-q"], cwd=work, env=study_env(ROOT), capture_output=True,
-                              text=True, preexec_fn=lambda: os.sched_setaffinity(0, two))
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        schedule(work, two, cores=1)
         assert (work / "cores").read_text() == "1"
