@@ -64,12 +64,17 @@ reproduce: setup
 PYTEST = rc=0; $(PY) -m pytest -q $(1) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
+# Two pytest-xdist workers: one builds the smoke study and runs the files that read it (one unit of
+# work, tests/conftest.py's scheduler), the other runs the rest of the suite meanwhile, file by file.
+# Two, not one per CPU: the study itself runs Snakemake on 2 cores and DVC beside it.
+XDIST := -n 2 --no-loadscope-reorder
+
 test: setup slurm-packages browser
-	$(call PYTEST,--durations=15)
+	$(call PYTEST,$(XDIST) --durations=15)
 
 # The developer's loop: everything but the tests marked slow (pipeline and training runs).
 test-fast: setup
-	$(call PYTEST,-m "not slow")
+	$(call PYTEST,$(XDIST) -m "not slow")
 
 # ruff (pyproject.toml) on the package and tests; snakemake --lint on the workflow. Snakemake's advice to
 # give each rule a conda environment or container is left out: the environment is the project's .venv.

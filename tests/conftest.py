@@ -81,6 +81,38 @@ def clone(repo: Path, dest: Path) -> Path:
     return dest
 
 
+# The files with tests on the smoke study (the session fixture ``pipelines``, ~9 minutes to build).
+# Under pytest-xdist (`make test`: two workers) they are one unit of work, so one worker builds the
+# study and runs them while the other works through the rest, file by file.
+STUDY_FILES = frozenset({"test_codedeps.py", "test_dvc.py", "test_report_smoke.py", "test_smoke.py"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test on the smoke study must be in ``STUDY_FILES`` (or an xdist worker would build the
+    study a second time); on a worker, the study's files go first, as the longest unit."""
+    stray = sorted({item.path.name for item in items if "pipelines" in item.fixturenames} - STUDY_FILES)
+    if stray:
+        raise pytest.UsageError(f"tests on the smoke study outside conftest.STUDY_FILES: {', '.join(stray)}")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.path.name not in STUDY_FILES)  # stable: pytest's order otherwise
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's load-scope scheduling (a unit of work is a file: its module fixtures are built once),
+    with ``STUDY_FILES`` as one unit. The units go out in collection order (the Makefile passes
+    ``--no-loadscope-reorder``), the study's first. xdist's own ``--dist loadgroup`` cannot do this
+    under pytest 9.2: it renames node ids through ``Item._nodeid``, which pytest no longer reads."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class StudyAsOneUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "study" if Path(path).name in STUDY_FILES else path
+
+    return StudyAsOneUnit(config, log)
+
+
 @pytest.fixture(scope="session")
 def pipelines(tmp_path_factory) -> dict[str, Path]:
     """The smoke study through Snakemake (2 cores) and through DVC (serial), side by side.

@@ -37,7 +37,7 @@ from ganrepro.images import to_float_images
 from ganrepro.latent import LatentBatch, LatentSpec
 from ganrepro.losses import LOSSES, mutual_information_lower_bound
 from ganrepro.models import build_models
-from ganrepro.optimizers import OPTIMIZERS
+from ganrepro.optimizers import OPTIMIZERS, adam
 from ganrepro.paths import RunFiles
 from ganrepro.resume import save_state, try_resume
 from ganrepro.runtime import device as pick_device
@@ -80,7 +80,7 @@ class Run:
         make_optimizer = OPTIMIZERS[run["optimizer"]]
         self.opt_d = make_optimizer(d_params, run["lr_d"], run)
         self.opt_g = make_optimizer(self.G.parameters(), run["lr_g"], run)
-        self.opt_q = None if self.info else torch.optim.Adam(self.Q.parameters(), lr=run["lr_d"], betas=(0.5, 0.999))
+        self.opt_q = None if self.info else adam(self.Q.parameters(), run["lr_d"], (0.5, 0.999))
         latent_dim = self.latent_spec.z_dim + self.latent_spec.code_dim
         self.extensions = build_extensions(Setup(run, self.G, self.D, self.gen, dev, channels, image_size, latent_dim))
         self.log_fields = LOG_FIELDS + tuple(f for e in self.extensions.values() for f in e.log_fields)
