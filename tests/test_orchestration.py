@@ -23,10 +23,13 @@ def test_scaling_runs_each_core_count_in_a_scratch_copy_without_the_venv_on_path
     monkeypatch.setenv("PATH", os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != bindir))
     rows = scaling(ROOT, SMOKE, [1, 2], targets=("results/toy/toy_1d.json",))
     assert [r["cores"] for r in rows] == [1, 2]
-    assert all(r["ok"] and r["jobs"] == 1 and r["seconds"] > 0 for r in rows)
+    assert all(r["jobs"] == 1 and r["seconds"] > 0 for r in rows)
+    assert [r["cores_used"] for r in rows] == [1, min(2, rows[0]["cpu_count"])]
     assert rows[0]["scheduler"] == "ilp (Snakemake's default)"
     # the scheduler make reproduce uses; a name Snakemake does not know fails the run
-    assert scaling(ROOT, SMOKE, [8], targets=("results/toy/toy_1d.json",), scheduler="greedy")[0]["scheduler"] == "greedy"
+    (eight,) = scaling(ROOT, SMOKE, [8], targets=("results/toy/toy_1d.json",), scheduler="greedy")
+    assert eight["scheduler"] == "greedy"
+    assert eight["cores_used"] == min(8, eight["cpu_count"])  # --cores 8 capped at the CPUs (common.smk)
     with pytest.raises(BenchError, match="--scheduler no_such_scheduler"):
         scaling(ROOT, SMOKE, [1], targets=("results/toy/toy_1d.json",), scheduler="no_such_scheduler")
 

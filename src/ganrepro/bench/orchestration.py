@@ -6,6 +6,7 @@ DVC's status; and how a study scales with Snakemake's --cores on this machine
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -36,7 +37,7 @@ def command_seconds(cmd: list[str], cwd: Path | str = ".", repeats: int = 3) -> 
         times.append(time.perf_counter() - start)
         if proc.returncode != 0:
             raise BenchError(f"{' '.join(cmd)} failed in {cwd} (exit {proc.returncode}):\n" + _tail(proc.stderr + proc.stdout))
-    return {"command": " ".join(cmd), "seconds": statistics.median(times), "ok": True}
+    return {"command": " ".join(cmd), "seconds": statistics.median(times)}
 
 
 def _tool(name: str) -> str:
@@ -101,9 +102,16 @@ def scaling(workdir: Path, params_file: str, cores: list[int], targets: tuple[st
             if proc.returncode != 0:
                 raise BenchError(f"the scaling run at --cores {n} failed (exit {proc.returncode}): {' '.join(cmd)}\n"
                                  + _tail(proc.stderr))
-            rows.append({"cores": n, "seconds": seconds, "ok": True, "cpu_count": len(os.sched_getaffinity(0)),
-                         "jobs": _jobs_done(proc.stderr), "scheduler": scheduler or "ilp (Snakemake's default)"})
+            rows.append({"cores": n, "seconds": seconds, "cores_used": _cores_used(proc.stderr),
+                         "cpu_count": len(os.sched_getaffinity(0)), "jobs": _jobs_done(proc.stderr),
+                         "scheduler": scheduler or "ilp (Snakemake's default)"})
     return rows
+
+
+def _cores_used(log: str) -> int | None:
+    """Snakemake's "Provided cores: N": ``--cores`` after workflow/rules/common.smk's cap at the CPUs."""
+    found = re.search(r"^Provided cores: (\d+)", log, re.MULTILINE)
+    return int(found.group(1)) if found else None
 
 
 def _jobs_done(log: str) -> int | None:
