@@ -8,7 +8,7 @@ eight tensor ops per parameter): Adam fused (``fused=True``: one vectorised kern
 m, v, the bias corrections and the update, on the CPU and on CUDA), RMSprop ``foreach``. On a DCGAN
 step at batch 32 the fused Adam is about 5% faster, on a WGAN-GP step about 10% (one thread, this
 project's 2-CPU machine). The fused kernel rounds differently from the per-parameter loop (about one
-float32 ulp per step, tests/test_registries.py); it is deterministic, like the loop. ``foreach``
+float32 ulp per step, tests/test_optimizers.py); it is deterministic, like the loop. ``foreach``
 RMSprop gives the per-parameter loop's numbers bit for bit.
 """
 

@@ -32,8 +32,8 @@ def deterministic_kernels(warn_only: bool) -> None:
     else:
         torch._C._set_deterministic_algorithms(True, warn_only=warn_only)
     # Deterministic mode also fills every new tensor with NaN (a guard against kernels that read
-    # memory they never wrote): a write of each of the ~100 tensors a training step allocates,
-    # 1-2% of a DCGAN step on the CPU. PyTorch documents turning it off for speed; no kernel here
+    # memory they never wrote): one more write of each of the few hundred tensors a DCGAN training
+    # step allocates, 1-2% of the step on the CPU. PyTorch documents turning it off for speed; no kernel here
     # reads uninitialised memory (reruns and resumes are checked bit for bit, tests/test_train.py).
     torch.utils.deterministic.fill_uninitialized_memory = False
 
