@@ -64,9 +64,10 @@ reproduce: setup
 PYTEST = rc=0; $(PY) -m pytest -q $(1) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
-# Two pytest-xdist workers: one builds the smoke study and runs the files that read it (one unit of
-# work, tests/conftest.py's scheduler), the other runs the rest of the suite meanwhile, file by file.
-# Two, not one per CPU: the study itself runs Snakemake on 2 cores and DVC beside it.
+# Two pytest-xdist workers: one builds the smoke study and runs most files that read it (one unit of
+# work, tests/conftest.py's scheduler), the other runs the rest of the suite meanwhile, file by file,
+# then the longest file on the study (queued last). Two, not one per CPU: the study itself runs
+# Snakemake on 2 cores and DVC beside it.
 XDIST := -n 2 --no-loadscope-reorder
 
 test: setup slurm-packages browser

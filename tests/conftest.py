@@ -1,3 +1,4 @@
+import fcntl
 import json
 import os
 import shutil
@@ -81,28 +82,37 @@ def clone(repo: Path, dest: Path) -> Path:
     return dest
 
 
-# The files with tests on the smoke study (the session fixture ``pipelines``, ~9 minutes to build).
-# Under pytest-xdist (`make test`: two workers) they are one unit of work, so one worker builds the
-# study and runs them while the other works through the rest, file by file.
+# The files with tests on the smoke study (the session fixture ``pipelines``, ~10 minutes to build).
+# Under pytest-xdist (`make test`: two workers) the study is built once, by the first worker that
+# asks for it (the others wait for it, then read it). ``STUDY_FILES`` are one unit of work, queued
+# first: one worker builds the study and runs them while the other works through the rest of the
+# suite, file by file, then takes ``STUDY_LAST`` (the longest file on the study, queued last), so
+# both workers run tests on the study once it is built.
 STUDY_FILES = frozenset({"test_codedeps.py", "test_dvc.py", "test_report_smoke.py", "test_smoke.py"})
+STUDY_LAST = frozenset({"test_dvc_after_snakemake.py"})
+
+
+def _queue_position(path: Path) -> int:
+    return 0 if path.name in STUDY_FILES else 2 if path.name in STUDY_LAST else 1
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every test on the smoke study must be in ``STUDY_FILES`` (or an xdist worker would build the
-    study a second time); on a worker, the study's files go first, as the longest unit."""
-    stray = sorted({item.path.name for item in items if "pipelines" in item.fixturenames} - STUDY_FILES)
+    """Every test on the smoke study must be in ``STUDY_FILES`` or ``STUDY_LAST`` (where the
+    scheduler expects them); on an xdist worker, whose collection order is the work queue's, those
+    files go first and last."""
+    stray = sorted({item.path.name for item in items if "pipelines" in item.fixturenames} - STUDY_FILES - STUDY_LAST)
     if stray:
-        raise pytest.UsageError(f"tests on the smoke study outside conftest.STUDY_FILES: {', '.join(stray)}")
+        raise pytest.UsageError(f"tests on the smoke study outside conftest.STUDY_FILES/STUDY_LAST: {', '.join(stray)}")
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda item: item.path.name not in STUDY_FILES)  # stable: pytest's order otherwise
+        items.sort(key=lambda item: _queue_position(item.path))  # stable: pytest's order otherwise
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """xdist's load-scope scheduling (a unit of work is a file: its module fixtures are built once),
     with ``STUDY_FILES`` as one unit. The units go out in collection order (the Makefile passes
-    ``--no-loadscope-reorder``), the study's first. xdist's own ``--dist loadgroup`` cannot do this
-    under pytest 9.2: it renames node ids through ``Item._nodeid``, which pytest no longer reads."""
+    ``--no-loadscope-reorder``). xdist's own ``--dist loadgroup`` cannot do this under pytest 9.2:
+    it renames node ids through ``Item._nodeid``, which pytest no longer reads."""
     from xdist.scheduler import LoadScopeScheduling
 
     class StudyAsOneUnit(LoadScopeScheduling):
@@ -126,10 +136,37 @@ def pipelines(tmp_path_factory) -> dict[str, Path]:
     study that tests/test_dvc.py clones, pulls and goes back in. GANREPRO_REUSE_STUDY=<an earlier
     session's study directory> copies that one instead of running the study again (for iterating on
     the tests; never in CI).
+
+    Built once per session: under pytest-xdist the first worker to ask builds it in the directory
+    the workers share, holding a lock the others wait on. A build that fails fails them all (its
+    error is left beside the lock). Tests read the two runs and work in copies of them: another
+    worker may be reading them at the same time.
     """
-    root = tmp_path_factory.mktemp("study")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the workers' directories (popen-gw0, …) are in the session's
+    root = shared / "study"
     paths = {"smk": root / "smk", "dvc": root / "dvc", "root": root, "probe": root / "probe.jsonl"}
-    earlier = os.environ.get("GANREPRO_REUSE_STUDY")  # a study{N} dir of an earlier session: iterate on tests fast
+    built, failed = root / ".built", shared / "study.failed"
+    with open(shared / "study.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker building the study: wait for it
+        if failed.exists():
+            raise RuntimeError(f"the smoke study failed on another worker (reported there):\n{failed.read_text()}")
+        if not built.exists():
+            if root.exists():
+                raise RuntimeError(f"{root}: another worker's build of the smoke study stopped half-way")
+            try:
+                _build_study(root, paths)
+            except BaseException as exc:
+                failed.write_text(f"{type(exc).__name__}: {exc}"[-8000:])
+                raise
+            built.touch()
+    return paths
+
+
+def _build_study(root: Path, paths: dict[str, Path]) -> None:
+    root.mkdir()
+    earlier = os.environ.get("GANREPRO_REUSE_STUDY")  # an earlier session's study dir: iterate on tests fast
     if earlier:
         for name in ("origin", "smk", "dvc", "ganrepro-dvc-storage", "probe.jsonl"):
             src = Path(earlier) / name
@@ -137,7 +174,7 @@ def pipelines(tmp_path_factory) -> dict[str, Path]:
                 shutil.copytree(src, root / name, symlinks=True)
             else:
                 shutil.copy2(src, root / name)
-        return paths
+        return
     smoke = yaml.safe_load(SMOKE_PARAMS.read_text())
     origin = smoke_repo(root / "origin", {**smoke, "study": {**smoke["study"], "variants": list(DVC_VARIANTS)}})
     smk, dvc = clone(origin, root / "smk"), clone(origin, root / "dvc")
@@ -156,7 +193,16 @@ def pipelines(tmp_path_factory) -> dict[str, Path]:
     git(dvc, "add", "dvc.lock")
     git(dvc, "commit", "-q", "-m", "smoke study: dvc repro")
     run(DVC + ["push", "-q"], cwd=dvc, env=study_env(dvc))
-    return paths
+
+
+@pytest.fixture(scope="session")
+def study(pipelines) -> dict:
+    """The study DVC ran (``DVC_VARIANTS`` of the smoke study): the paths, its params, its runs."""
+    from ganrepro.config import load_params
+
+    cfg = load_params(pipelines["dvc"] / "params.yaml")
+    runs = [(v, s) for v in cfg["study"]["variants"] for s in cfg["study"]["seeds"]]
+    return {**pipelines, "cfg": cfg, "runs": runs}
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from browser import chromium, inspect_page, screenshot
 
+from browser import chromium, inspect_page, screenshot
 from conftest import SMK, run
 from ganrepro import pipeline
 from ganrepro.config import load_params

@@ -12,6 +12,7 @@ import filecmp
 import json
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -120,9 +121,11 @@ def _change_lr(params_path: Path, variant: str):
     params_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 
-def test_snakemake_reruns_only_the_changed_variant(snakemake_run):
-    _change_lr(snakemake_run / "params.yaml", "vdb")
-    out = run(SMK + ["-n", "--cores", "2"], cwd=snakemake_run, env=study_env(snakemake_run)).stdout
+def test_snakemake_reruns_only_the_changed_variant(snakemake_run, tmp_path):
+    work = tmp_path / "smk"  # a copy, mtimes kept: another worker may be copying the run itself
+    shutil.copytree(snakemake_run, work, symlinks=True)
+    _change_lr(work / "params.yaml", "vdb")
+    out = run(SMK + ["-n", "--cores", "2"], cwd=work, env=study_env(work)).stdout
     jobs = set(re.findall(r"^\s*rule (\w+):\n(?:.*\n)*?\s+wildcards: (.*)$", out, re.M))
     assert {w.removesuffix(", draw=1") for _, w in jobs} == {"variant=vdb, seed=0", "variant=vdb, seed=1"}
     assert {r for r, _ in jobs} == {"train", "sample", "score", "redraw"}
