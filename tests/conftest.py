@@ -244,6 +244,13 @@ def write_params(path: Path, cfg: dict) -> Path:
     return path
 
 
+def set_param(work: Path, variant: str, key: str, value) -> None:
+    """One variant's option changed in the params.yaml of the working copy ``work``."""
+    cfg = yaml.safe_load((work / "params.yaml").read_text())
+    cfg["variants"][variant][key] = value
+    write_params(work / "params.yaml", cfg)
+
+
 def write_random_tf_inception(path: Path, seed: int = 0) -> Path:
     """A random-weights file in the format of torch-fidelity's TF-ported Inception-v3
     (pt_inception-2015-12-05): its FeatureExtractorInceptionV3's state dict, He-initialised convs, and

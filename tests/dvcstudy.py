@@ -6,8 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import yaml
-
 from conftest import DVC, SMK, run, study_env
 from ganrepro import pipeline
 
@@ -79,9 +77,3 @@ def tracked_files(work: Path) -> dict[str, str]:
     """Every file under data/ and results/ (the resume scratch space left out), with its digest."""
     return {p.relative_to(work).as_posix(): digest(p) for top in ("data", "results") for p in (work / top).rglob("*")
             if p.is_file() and "resume" not in p.parts and p.name != ".snakemake_timestamp"}
-
-
-def set_param(work: Path, variant: str, key: str, value) -> None:
-    cfg = yaml.safe_load((work / "params.yaml").read_text())
-    cfg["variants"][variant][key] = value
-    (work / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import git
-from dvcstudy import after_training, digest, dvc, dvc_plan, ran, set_param, snakemake, snakemake_plan
+from conftest import git, set_param
+from dvcstudy import after_training, digest, dvc, dvc_plan, ran, snakemake, snakemake_plan
 from ganrepro.headline import headline_split
 
 pytestmark = pytest.mark.slow

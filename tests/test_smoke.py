@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
-from conftest import DVC_VARIANTS, SMK, copy_project, run, study_env
+from conftest import DVC_VARIANTS, SMK, copy_project, run, set_param, study_env
 from ganrepro import paths, pipeline
 
 pytestmark = pytest.mark.slow
@@ -115,16 +114,10 @@ def test_report_is_byte_reproducible(snakemake_run, tmp_path):
     assert [str(f) for f in files if not filecmp.cmp(first / f, again / f, shallow=False)] == []
 
 
-def _change_lr(params_path: Path, variant: str):
-    cfg = yaml.safe_load(params_path.read_text())
-    cfg["variants"][variant]["lr_d"] = 0.0003
-    params_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-
-
 def test_snakemake_reruns_only_the_changed_variant(snakemake_run, tmp_path):
     work = tmp_path / "smk"  # a copy, mtimes kept: another worker may be copying the run itself
     shutil.copytree(snakemake_run, work, symlinks=True)
-    _change_lr(work / "params.yaml", "vdb")
+    set_param(work, "vdb", "lr_d", 0.0003)
     out = run(SMK + ["-n", "--cores", "2"], cwd=work, env=study_env(work)).stdout
     jobs = set(re.findall(r"^\s*rule (\w+):\n(?:.*\n)*?\s+wildcards: (.*)$", out, re.M))
     assert {w.removesuffix(", draw=1") for _, w in jobs} == {"variant=vdb, seed=0", "variant=vdb, seed=1"}
