@@ -67,7 +67,7 @@ def test_one_step_is_algorithm_1(smoke_params):
     ours, ref = _run(smoke_params), _run(smoke_params)
     run, data = ref.run, _images()
     a, b, m = run["introvae_alpha"], run["introvae_beta"], run["introvae_margin"]
-    for _ in range(2):  # a second step: the Adam states and E's weights have moved
+    for step in range(2):  # a second step: the Adam states and E's weights have moved
         ours.step(data)
 
         E, G, gen = ref.D, ref.G, ref.gen
@@ -96,9 +96,20 @@ def test_one_step_is_algorithm_1(smoke_params):
             torch.testing.assert_close(p.grad, g, rtol=1e-5, atol=1e-6)
         for p, g1, g2 in zip(ours.G.parameters(), grads_g_ae, grads_g, strict=True):
             torch.testing.assert_close(p.grad, g1 + g2, rtol=1e-5, atol=1e-6)
-        for net in ("D", "G"):
-            for (name, p), q in zip(getattr(ours, net).named_parameters(), getattr(ref, net).parameters(), strict=True):
-                torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=f"{net}.{name}")
+        for net, grads in (("D", grads_e), ("G", [g1 + g2 for g1, g2 in zip(grads_g_ae, grads_g, strict=True)])):
+            largest = max(float(g.abs().max()) for g in grads)
+            for (name, p), q, g in zip(getattr(ours, net).named_parameters(), getattr(ref, net).parameters(), grads,
+                                       strict=True):
+                if float(g.abs().max()) < 1e-5 * largest:
+                    # A bias that feeds a batch norm (G.fc.0, G.net.0) has a gradient of exactly 0 in
+                    # exact arithmetic (the norm subtracts the batch mean): what float32 leaves there
+                    # is rounding noise whose sign depends on the kernels' summation order (AVX2 and
+                    # AVX-512 differ), and Adam's m/√v turns any nonzero noise into a step of about
+                    # lr. So only Adam's bound is stable there: each side moved by at most lr a step.
+                    bound = 2 * run["lr_g" if net == "G" else "lr_d"] * (step + 1)
+                    torch.testing.assert_close(p, q, rtol=0, atol=bound, msg=f"{net}.{name} (gradient ≈ 0)")
+                else:
+                    torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=f"{net}.{name}")
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])

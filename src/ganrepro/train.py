@@ -30,6 +30,7 @@ import torch
 from tqdm import tqdm
 
 from ganrepro import atomic
+from ganrepro import precision as prec
 from ganrepro.config import resolve_variant
 from ganrepro.data import load_prepared
 from ganrepro.extensions import DBatch, GBatch, Setup, build_extensions
@@ -70,6 +71,10 @@ class Run:
     def __init__(self, run: dict, seed: int, channels: int, image_size: int, dev: torch.device):
         self.run, self.seed, self.dev = run, seed, dev
         self.gen = make_deterministic(seed, dev)
+        # Resolved once, here (``auto``: bf16 where the hardware runs it natively); a resume keeps
+        # the precision the run started with (``load_state_dict``).
+        self.hardware = prec.detect(str(dev))
+        self.precision = prec.resolve(run.get("precision", prec.AUTO), self.hardware)
         self.latent_spec = LatentSpec.from_run(run)
         self.G, self.D, self.Q = (_conv_layout(m.to(dev)) for m in build_models(run, channels, image_size))
         self.loss = LOSSES[run["loss"]]
@@ -187,10 +192,11 @@ class Run:
         return {"g_loss": loss.detach(), **logs, "grad_norm_g": grad_norm}
 
     def autocast(self):
-        """The forward passes' precision (train option ``precision``): float32, or bfloat16 autocast
-        (matmuls and convolutions in bf16, reductions and losses in float32; the weights, gradients
-        and optimiser states stay float32). Deterministic either way for a given configuration."""
-        return torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.run.get("precision") == "bfloat16")
+        """The forward passes' precision (``self.precision``, resolved from the train option
+        ``precision``): float32, or bfloat16 autocast (matmuls and convolutions in bf16, reductions
+        and losses in float32; weights, gradients and optimiser states stay float32).
+        Deterministic either way for a given configuration."""
+        return prec.autocast(self.precision, self.dev.type)
 
     def step(self, data: torch.Tensor, record: bool = True) -> dict:
         """One iteration: n_critic D updates, one G update. With ``record`` the row of numbers for
@@ -209,6 +215,7 @@ class Run:
     def state_dict(self) -> dict:
         return {
             "iteration": self.iteration,
+            "precision": self.precision,
             "rows": copy.deepcopy(self.rows),
             "status": self.status,
             "G": self.G.state_dict(), "D": self.D.state_dict(), "Q": self.Q.state_dict(),
@@ -231,6 +238,11 @@ class Run:
         self.gen.set_state(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         self.iteration, self.rows, self.status = state["iteration"], state["rows"], state["status"]
+        started = state.get("precision", self.precision)
+        if started != self.precision:
+            log.warning("resumed run keeps the precision it started with, %s (here %s would resolve to %s)",
+                        started, self.run.get("precision", prec.AUTO), self.precision)
+            self.precision = started
 
 
 def _add_terms(loss: torch.Tensor, terms) -> tuple[torch.Tensor, dict]:
@@ -267,6 +279,9 @@ def train(sel: dict, variant: str, seed: int, data_path: Path, out_dir: Path, pr
     resumed_from = try_resume(state, resume_dir)
     if resumed_from:
         log.warning("resuming %s seed %d from %s at iteration %d", variant, seed, resumed_from, state.iteration)
+    slow = prec.warning(state.precision, state.hardware)
+    if slow:
+        log.warning("%s seed %d: %s", variant, seed, slow)
 
     t0 = time.perf_counter()
     start_iter = state.iteration
@@ -330,10 +345,11 @@ def write_outputs(state: Run, variant: str, seed: int, channels: int, image_size
     codes = run["codes"]
     summary = {
         "variant": variant, "seed": seed, "status": state.status, "iterations": state.iteration,
-        "config": run, "infogan": state.info,
+        "config": run, "infogan": state.info, "precision": state.precision,
         "code_entropy_cat": math.log(codes["categorical"]) if codes["categorical"] > 1 else 0.0,
         "final": {k: mean(k) for k in ("d_loss", "g_loss", "penalty", "li_cat", "li_cont") + state.log_fields[len(LOG_FIELDS):]},
-        "provenance": provenance(state.dev),
+        "provenance": {**provenance(state.dev), "precision": {
+            "requested": run.get("precision", prec.AUTO), "resolved": state.precision, "hardware": state.hardware.record()}},
     }
     atomic.write_text(files.train_log, buf.getvalue())
     atomic.write_json(files.summary, summary)

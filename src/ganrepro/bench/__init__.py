@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ganrepro import atomic
+from ganrepro import atomic, precision
 from ganrepro.bench.evaluation import classifier_images_per_s, is_mi_vs_torchmetrics, score_step_seconds
 from ganrepro.bench.reference import ReferenceLoop
 from ganrepro.bench.training import bench_variant, matmul_peak_gflops
@@ -36,9 +36,14 @@ from ganrepro.runtime import device as pick_device
 from ganrepro.runtime import make_deterministic
 
 
-def _machine(dev: torch.device) -> dict:
+def _machine(dev: torch.device, requested_precision: str) -> dict:
+    hardware = precision.detect(str(dev))
     out = {"device": str(dev), "torch": torch.__version__, "threads": torch.get_num_threads(),
-           "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine()}
+           "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+           "cpu_model": precision.cpu_model(), "native_bf16": hardware.native_bf16,
+           "precision": {"requested": requested_precision,
+                         "resolved": precision.resolve(requested_precision, hardware)},
+           "hardware": hardware.record()}
     if dev.type == "cuda":
         out["gpu"] = torch.cuda.get_device_name(dev)
     else:
@@ -76,7 +81,8 @@ def run_bench(sel: dict, data_path: Path, classifier_paths: list[str], out_dir: 
         "score_step": {"images": n, "classifiers": len(classifier_paths),
                        "seconds": score_step_seconds(images, data, classifier_paths, ev, dev)},
     }
-    result = {"machine": _machine(dev), "matmul_peak_gflops": peak, "training": training, "evaluation": evaluation,
+    requested = sel["train"].get("precision", precision.AUTO)
+    result = {"machine": _machine(dev, requested), "matmul_peak_gflops": peak, "training": training, "evaluation": evaluation,
               "settings": dict(opts)}
     atomic.write_json(BenchFiles(out_dir).bench, result)
     return result

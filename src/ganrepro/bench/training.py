@@ -12,6 +12,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+from ganrepro import precision
 from ganrepro.bench.reference import ReferenceLoop
 from ganrepro.models import build_models
 
@@ -67,7 +68,11 @@ def _seconds_per_step(step, data: torch.Tensor, steps: int) -> float:
 
 def bench_variant(run: dict, channels: int, image_size: int, rounds: int, steps: int, warmup: int,
                   dev: torch.device, peak_gflops: float) -> dict:
-    """Ours vs the reference on random data of the study's shape; rounds alternate which goes first."""
+    """Ours vs the reference on random data of the study's shape; rounds alternate which goes first.
+
+    Ours runs in the precision the study's runs resolve to (``precision.resolve``); the other
+    precision is timed too, in one round after the comparison, so the table shows what the choice
+    is worth on this machine (``other_precision``: its it/s over ours)."""
     from ganrepro.train import Run
 
     gen = torch.Generator().manual_seed(0)
@@ -89,10 +94,17 @@ def bench_variant(run: dict, channels: int, image_size: int, rounds: int, steps:
             times[name].append(_seconds_per_step(ours if name == "ours" else reference.step, data, steps))
     flops = {"ours": flops_per_step(ours, data), "reference": flops_per_step(reference.step, data)}
     it_s = {k: 1.0 / statistics.median(v) for k, v in times.items()}
+    other = precision.other(run_ours.precision)
+    run_other = Run({**run, "precision": other}, 0, channels, image_size, dev)
+    for _ in range(max(1, warmup)):
+        run_other.step(data, record=False)
+    other_it_s = 1.0 / _seconds_per_step(lambda d: run_other.step(d, record=False), data, steps)
     return {
         "it_per_s": it_s,
         "ratio": it_s["ours"] / it_s["reference"],
         "gflop_per_iteration": {k: v / 1e9 for k, v in flops.items()},
         "peak_fraction": {k: flops[k] * it_s[k] / (peak_gflops * 1e9) for k in flops} if peak_gflops else None,
-        "precision": run.get("precision", "float32"), "rounds": rounds, "steps_per_round": steps,
+        "precision": run_ours.precision, "requested_precision": run.get("precision", precision.AUTO),
+        "other_precision": {"precision": other, "it_per_s": other_it_s, "ratio_to_ours": other_it_s / it_s["ours"]},
+        "rounds": rounds, "steps_per_round": steps,
     }

@@ -66,6 +66,13 @@ def config_hash(sel: dict, summaries: dict) -> str:
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _precision(record: dict) -> str:
+    """``bfloat16 (auto; native bf16)``: what a run trained in, what was asked, what the hardware offers."""
+    native = record.get("hardware", {}).get("native_bf16")
+    return (f"{record['resolved']} ({record['requested']}; "
+            f"{'native bf16' if native else 'no native bf16'} on {record.get('hardware', {}).get('model', '?')})")
+
+
 def machine() -> dict:
     return {"git": git_state(), "packages": package_versions(), "python": platform.python_version(),
             "cpu": f"{cpu_model()}, {os.cpu_count()} logical CPUs", "platform": platform.platform(),
@@ -78,8 +85,9 @@ def report_provenance(sel: dict, summaries: dict, timing: pd.DataFrame, params_f
     devices = sorted({p.get("device") if p.get("device_name") in (None, p.get("device")) else
                       f"{p.get('device')} ({p.get('device_name')})" for p in recorded})
     commits = sorted({p.get("git_commit") or "not recorded" for p in recorded})
+    precisions = sorted({_precision(p["precision"]) for p in recorded if "precision" in p})
     return {**machine(), "params_file": params_file, "config_hash": config_hash(sel, summaries),
-            "train_devices": devices, "train_commits": commits,
+            "train_devices": devices, "train_commits": commits, "train_precisions": precisions,
             "train_seconds": float(timing["train_s"].sum()), "train_runs": len(timing)}
 
 

@@ -90,7 +90,8 @@ def run_row(variant: str, seed: int, scores: dict, summary: dict, draws: list[di
     head = headline_split(splits)
     per = scores.get("classifiers", {})
     k0 = per.get("k0")
-    row = {"variant": variant, "seed": seed, "status": scores["status"], "n_samples": scores.get("n_samples", 0)}
+    row = {"variant": variant, "seed": seed, "status": scores["status"], "n_samples": scores.get("n_samples", 0),
+           "precision": summary.get("precision", summary.get("config", {}).get("precision", "float32"))}
     for s in splits:
         v = (k0 or {}).get("is", {}).get(str(s))
         row[f"IS_{s}"] = v["mean"] if v else np.nan

@@ -124,7 +124,8 @@ def _mi_ci(frame: pd.DataFrame) -> list[str]:
 
 def display_per_run(runs: pd.DataFrame, splits: list[int]) -> Table:
     return Table(pd.DataFrame({
-        "variant": runs.variant, "seed": runs.seed, "status": runs.status, **_is_cells(runs, splits),
+        "variant": runs.variant, "seed": runs.seed, "status": runs.status,
+        "precision": runs["precision"] if "precision" in runs else "–", **_is_cells(runs, splits),
         "MI [bootstrap 95%]": _mi_ci(runs), "FD": [fmt(x, 1) for x in runs.FD],
         "code error (Q on real)": [fmt(x) for x in runs.code_error], "NN ratio": [fmt(x, 2) for x in runs.NN_ratio],
         "classifier gap %": [fmt(x, 2) for x in runs.classifier_gap], "draw gap %": [fmt(x, 2) for x in runs.draw_gap],
@@ -194,10 +195,13 @@ def bench_rows(bench: dict) -> list[dict]:
             rows.append({"variant": variant, "note": r.get("note", "")})
             continue
         peak = r.get("peak_fraction") or {}
+        other = r.get("other_precision") or {}
         rows.append({"variant": variant, "precision": r.get("precision", "float32"),
                      "ours_it_s": r["it_per_s"]["ours"], "reference_it_s": r["it_per_s"]["reference"],
                      "ratio": r["ratio"], "gflop_per_it": r["gflop_per_iteration"]["ours"],
-                     "peak_ours": peak.get("ours", math.nan), "peak_reference": peak.get("reference", math.nan)})
+                     "peak_ours": peak.get("ours", math.nan), "peak_reference": peak.get("reference", math.nan),
+                     "other_precision": other.get("precision", "–"),
+                     "other_ratio": other.get("ratio_to_ours", math.nan)})
     return rows
 
 
@@ -213,18 +217,33 @@ def display_bench(bench: dict) -> tuple[str, Table]:
         "GFLOP/it": [fmt(r.get("gflop_per_it"), 2) for r in rows],
         "% of matmul peak (ours / plain)": [f"{fmt(100 * r['peak_ours'], 0)} / {fmt(100 * r['peak_reference'], 0)}"
                                             if "peak_ours" in r else "–" for r in rows],
+        "other precision: it/s ÷ ours": [f"{r['other_precision']}: {fmt(r['other_ratio'], 2)}"
+                                          if math.isfinite(r.get("other_ratio", math.nan)) else "–" for r in rows],
     })
     ev, m = bench["evaluation"], bench["machine"]
     tm = ev["is_mi_vs_torchmetrics"]
     peak = bench.get("matmul_peak_gflops")
-    note = (f"{m['device']} ({m.get('cpu_capability', m.get('gpu', ''))}), {m['threads']} thread(s), torch {m['torch']}"
+    note = (f"{m.get('gpu') or m.get('cpu_model', m['device'])} ({m['device']}"
+            + (f", {m['cpu_capability']}" if m.get("cpu_capability") else "")
+            + f"), {m['threads']} thread(s), torch {m['torch']}"
             + (f"; float32 matmul peak {fmt(peak, 1)} GFLOP/s" if peak else "")
+            + _precision_note(m)
             + ". Ratio = ours / a plain float32 PyTorch loop on the same modules, interleaved in one run (> 1: ours is "
-            "faster); ours runs as the study trains (its precision). "
+            "faster); ours runs as the study trains (its precision); the last column times ours in the other "
+            "precision (< 1: the choice was the faster one). "
             f"Classifier: {fmt(ev['classifier_images_per_s'], 0)} images/s; IS + MI at every split count vs "
             f"torchmetrics on the same probabilities: {fmt(tm.get('ratio'), 1)}× faster; the score step's work on "
             f"{ev['score_step']['images']} images: {fmt(ev['score_step']['seconds'], 1)} s.")
     return note, Table(frame)
+
+
+def _precision_note(machine: dict) -> str:
+    if "native_bf16" not in machine:
+        return ""
+    p = machine.get("precision", {})
+    chose = (f"precision {p.get('requested')} → {p.get('resolved')}" if p.get("requested") != p.get("resolved")
+             else f"precision {p.get('resolved')}")
+    return f"; native bf16: {'yes' if machine['native_bf16'] else 'no'}; {chose}"
 
 
 def display_verdicts(verdicts: pd.DataFrame) -> Table:
