@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from ganrepro import precision
 from ganrepro.bench.training import bench_variant, flops_per_step
 from ganrepro.config import resolve_variant
 from ganrepro.models import build_models
@@ -91,6 +92,12 @@ def test_bench_variant_reports_both_sides(smoke_params):
     for side in ("ours", "reference"):
         assert r["peak_fraction"][side] == pytest.approx(
             r["gflop_per_iteration"][side] * r["it_per_s"][side] / 50.0)
+    # ours trains in what auto resolves to here; the other precision is timed beside it
+    chosen = precision.resolve("auto", precision.detect("cpu"))
+    assert r["requested_precision"] == "auto" and r["precision"] == chosen
+    other = r["other_precision"]
+    assert other["precision"] == precision.other(chosen) != chosen
+    assert other["ratio_to_ours"] == pytest.approx(other["it_per_s"] / r["it_per_s"]["ours"])
 
 
 @pytest.mark.slow
@@ -109,6 +116,13 @@ def test_bench_step_writes_bench_json_the_report_reads(tmp_path, smoke_params, t
     assert [r["variant"] for r in rows] == ["dcgan", "vdb"] and np.isfinite(rows[0]["ratio"])
     note, table = display_bench(out)
     assert "matmul peak" in note and list(table.frame["variant"]) == ["dcgan", "vdb"]
+    # the machine and the precision choice, named: CPU model, native bf16 or not, what auto chose
+    hw = precision.detect("cpu")
+    assert out["machine"]["cpu_model"] == precision.cpu_model() and out["machine"]["native_bf16"] == hw.native_bf16
+    assert precision.cpu_model() in note and f"native bf16: {'yes' if hw.native_bf16 else 'no'}" in note
+    assert f"precision auto → {precision.resolve('auto', hw)}" in note
+    other = table.frame["other precision: it/s ÷ ours"][0]
+    assert other.startswith(precision.other(precision.resolve("auto", hw)) + ": ")
 
 
 def test_classifier_predictions_do_not_depend_on_the_batch_size():
