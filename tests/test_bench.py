@@ -73,9 +73,9 @@ def test_bfloat16_autocast_stays_within_tolerance_of_float32(smoke_params):
     losses and reductions stay float32 under autocast), and bf16 is itself deterministic."""
     data = torch.rand(256, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
     rows = {}
-    for precision in ("float32", "bfloat16", "bfloat16"):
-        run = {**resolve_variant(smoke_params, "dcgan"), "precision": precision}
-        rows.setdefault(precision, []).append(Run(run, 0, 1, 28, torch.device("cpu")).step(data))
+    for name in ("float32", "bfloat16", "bfloat16"):
+        run = {**resolve_variant(smoke_params, "dcgan"), "precision": name}
+        rows.setdefault(name, []).append(Run(run, 0, 1, 28, torch.device("cpu")).step(data))
     f32, (b1, b2) = rows["float32"][0], rows["bfloat16"]
     assert b1 == b2
     for key in ("d_loss", "g_loss"):
