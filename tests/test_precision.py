@@ -114,3 +114,14 @@ def test_each_precision_is_deterministic(smoke_params, requested):
     (rows_a, g_a), (rows_b, g_b) = runs
     assert rows_a == rows_b
     assert all(torch.equal(g_a[k], g_b[k]) for k in g_a)
+
+
+@pytest.mark.parametrize("params_file", ["params.yaml", "studies/full.yaml", "tests/smoke/params.yaml"])
+def test_the_studies_train_in_auto(params_file):
+    """The default, full and smoke studies leave the precision to the hardware (CI included: never
+    bf16 emulated through float32), and no variant pins bf16."""
+    from ganrepro.config import load_params
+
+    cfg = load_params(params_file)
+    assert cfg["train"]["precision"] == "auto"
+    assert all(v.get("precision", "auto") != "bfloat16" for v in cfg["variants"].values())

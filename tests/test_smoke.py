@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import DVC_VARIANTS, SMK, copy_project, run, set_param, study_env
-from ganrepro import paths, pipeline
+from ganrepro import paths, pipeline, precision
 
 pytestmark = pytest.mark.slow
 
@@ -67,6 +67,13 @@ def test_snakemake_smoke_run_produces_the_report(snakemake_run, smoke_params):
     assert {"probs_k0", "probs_recon_k0"} <= set(np.load(recon_run / "probs.npz"))
     assert "IntroVAE: prior samples vs reconstructions, same run" in (report / "report.md").read_text()
     assert (report / "img/introvae_seed0_recon.png").is_file()
+    # Every run trained in what `auto` resolves to on this machine, and says so (summary, report).
+    chosen = precision.resolve("auto", precision.detect("cpu"))
+    for variant in smoke_params["study"]["variants"]:
+        summary = json.loads((snakemake_run / f"results/runs/{variant}/seed0/train_summary.json").read_text())
+        assert summary["precision"] == chosen and summary["config"]["precision"] == "auto"
+        assert summary["provenance"]["precision"]["hardware"]["native_bf16"] == precision.detect("cpu").native_bf16
+    assert f"training precision: {chosen} (auto;" in (report / "report.md").read_text()
     # The bench step's figures (timings: not asserted, only reported).
     bench = json.loads((snakemake_run / "results/bench/bench.json").read_text())
     assert set(bench["training"]) == set(smoke_params["bench"]["variants"])
