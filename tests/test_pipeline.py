@@ -1,7 +1,9 @@
-"""Snakemake and DVC must agree on the DAG: same jobs, commands, inputs (data and source) and outputs.
+"""Snakemake and DVC must agree on the DAG: same jobs, commands, data inputs and outputs.
 
 DVC's side is what DVC itself expands from the templated dvc.yaml (``dvc.repo.Repo(...).index``),
-not our reading of the file; Snakemake's side is ``snakemake -n -p``.
+not our reading of the file; Snakemake's side is ``snakemake -n -p``. The code each job runs is not
+an input file on either side: Snakemake gets its fingerprint as a param, DVC a stage ``code`` that
+writes one fingerprint file per step, on which each stage depends (tests/test_fingerprint.py).
 """
 
 import copy
@@ -13,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import DVC, ROOT, copy_project, git, run, study_env, write_params
-from ganrepro import codedeps, dvcyaml, paths, pipeline
+from ganrepro import codedeps, dvcyaml, fingerprint, paths, pipeline
 from ganrepro.config import load_params
 
 SNAKEMAKE_ONLY = {name for name, step in pipeline.STEPS.items() if "dvc" not in step.orchestrators}
@@ -56,6 +58,8 @@ def dvc_stages(workdir) -> dict[tuple, dict]:
     with Repo(str(workdir)) as repo:
         for stage in repo.index.stages:
             step = stage.name.split("@")[0]
+            if step == dvcyaml.CODE_STAGE:  # DVC's own: it writes the fingerprint files (no Snakemake job)
+                continue
             outs = tuple(sorted(o.def_path for o in stage.outs))
             jobs[(step, outs)] = {
                 "name": stage.name, "cmd": stage.cmd,
@@ -74,14 +78,19 @@ def input_differences(smk: list[str], dvc: list[str]) -> list[str]:
 
 
 def dag_differences(smk: dict, dvc: dict) -> list[str]:
-    """Job by job, Snakemake's DAG vs DVC's (Snakemake's own provenance step left out)."""
+    """Job by job, Snakemake's DAG vs DVC's (Snakemake's own provenance step left out). A DVC stage
+    depends on its step's code fingerprint file besides the data (Snakemake: the ``code`` param)."""
     smk = {k: v for k, v in smk.items() if k[0] not in SNAKEMAKE_ONLY}
     diffs = [f"only in Snakemake: {k}" for k in smk.keys() - dvc.keys()]
     diffs += [f"only in dvc.yaml: {k}" for k in dvc.keys() - smk.keys()]
     for key in smk.keys() & dvc.keys():
         if smk[key]["cmd"] != dvc[key]["cmd"]:
             diffs.append(f"{key} cmd: snakemake {smk[key]['cmd']} != dvc {dvc[key]['cmd']}")
-        diffs += [f"{key} {d}" for d in input_differences(smk[key]["inputs"], dvc[key]["inputs"])]
+        code = fingerprint.fingerprint_file(key[0])
+        if code not in dvc[key]["inputs"]:
+            diffs.append(f"{key} does not depend on its code fingerprint {code} in dvc.yaml")
+        inputs = [d for d in dvc[key]["inputs"] if d != code]
+        diffs += [f"{key} {d}" for d in input_differences(smk[key]["inputs"], inputs)]
     return diffs
 
 
@@ -127,8 +136,8 @@ def test_snakemake_and_dvc_agree_on_the_dag(project_copies, study):
     assert len(smk) == len(pipeline.jobs(cfg, orchestrator="snakemake")) > 40
     assert SNAKEMAKE_ONLY == {"provenance"}
     provenance = [v for (rule, _), v in smk.items() if rule == "provenance"]
-    code = set(codedeps.code_files(pipeline.STEPS["provenance"].cmd))
-    assert sorted(set(provenance[0]["inputs"]) - code) == sorted(pipeline.benchmark_files(cfg))
+    assert sorted(provenance[0]["inputs"]) == sorted(pipeline.benchmark_files(cfg))
+    assert not any(f.startswith("src/") or f.endswith(".schema.yaml") for job in smk.values() for f in job["inputs"])
     assert dag_differences(smk, dvc) == []
     assert params_differences(cfg, dvc) == []
     if study == "grown":
@@ -139,12 +148,12 @@ def test_dag_comparison_detects_a_disagreement(project_copies):
     smk, dvc = project_copies["default"]["smk"], copy.deepcopy(project_copies["default"]["dvc"])
     train = next(k for k in dvc if k[0] == "train")
     dvc[train]["inputs"] = dvc[train]["inputs"] + ["data/other.npz"]
-    dvc[train]["inputs"].remove("src/ganrepro/losses.py")
+    dvc[train]["inputs"].remove("results/code/train.json")
     dvc.pop(next(k for k in dvc if k[0] == "toy"))
     diffs = dag_differences(smk, dvc)
     assert any("only in Snakemake" in d and "toy" in d for d in diffs)
     assert any("train" in d and "only in dvc.yaml: data/other.npz" in d for d in diffs)
-    assert any("train" in d and "only in Snakemake: src/ganrepro/losses.py" in d for d in diffs)
+    assert any("train" in d and "does not depend on its code fingerprint results/code/train.json" in d for d in diffs)
     assert input_differences(["results/runs/a/seed0/x.json"], ["results/runs"]) == []
     assert input_differences(["results/runsx/a.json"], ["results/runs"]) != []
 
@@ -152,15 +161,15 @@ def test_dag_comparison_detects_a_disagreement(project_copies):
 def test_dvc_parses_the_committed_dvc_yaml(default_params):
     proc = run(DVC + ["stage", "list", "--all"], cwd=ROOT)
     names = {line.split()[0] for line in proc.stdout.splitlines() if line.strip()}
-    assert len(names) == len(pipeline.jobs(default_params))
-    assert "train@sngan-1" in names and "report" in names
+    assert len(names) == len(pipeline.jobs(default_params)) + 1  # and the stage that writes the fingerprints
+    assert {"train@sngan-1", "report", dvcyaml.CODE_STAGE} <= names
 
 
 def test_dvc_yaml_is_short_and_templated():
     """One stage per step (a matrix where it loops), not one per job: the file does not grow with the study."""
     text = (ROOT / "dvc.yaml").read_text()
     stages = yaml.safe_load(text)["stages"]
-    assert list(stages) == [s.name for s in dvcyaml.enabled_steps(load_params(ROOT / "params.yaml"))]
+    assert list(stages) == [dvcyaml.CODE_STAGE] + [s.name for s in dvcyaml.enabled_steps(load_params(ROOT / "params.yaml"))]
     assert not any(f"seed{s}" in text or f"/{v}/" in text for v in load_params(ROOT / "params.yaml")["study"]["variants"]
                    for s in (0, 1))
     assert stages["train"]["matrix"] == {"variant": "${study.variants}", "seed": "${study.seeds}"}

@@ -23,6 +23,7 @@ for _step in P.STEPS.values():
         params:
             cmd=step_command(_step),
             values=step_params(_step),
+            code=step_code(_step),
         threads: _step.threads
         resources:
             **step_resources(_step),
