@@ -3,7 +3,8 @@
 DVC's side is what DVC itself expands from the templated dvc.yaml (``dvc.repo.Repo(...).index``),
 not our reading of the file; Snakemake's side is ``snakemake -n -p``. The code each job runs is not
 an input file on either side: Snakemake gets its fingerprint as a param, DVC a stage ``code`` that
-writes one fingerprint file per step, on which each stage depends (tests/test_fingerprint.py).
+writes one fingerprint file per step, on which each stage depends (tests/test_fingerprint.py). Both
+have the job ``code`` (Snakemake's reads no file: it reruns on its param, the fingerprints).
 """
 
 import copy
@@ -58,8 +59,6 @@ def dvc_stages(workdir) -> dict[tuple, dict]:
     with Repo(str(workdir)) as repo:
         for stage in repo.index.stages:
             step = stage.name.split("@")[0]
-            if step == dvcyaml.CODE_STAGE:  # DVC's own: it writes the fingerprint files (no Snakemake job)
-                continue
             outs = tuple(sorted(o.def_path for o in stage.outs))
             jobs[(step, outs)] = {
                 "name": stage.name, "cmd": stage.cmd,
@@ -86,6 +85,10 @@ def dag_differences(smk: dict, dvc: dict) -> list[str]:
     for key in smk.keys() & dvc.keys():
         if smk[key]["cmd"] != dvc[key]["cmd"]:
             diffs.append(f"{key} cmd: snakemake {smk[key]['cmd']} != dvc {dvc[key]['cmd']}")
+        if key[0] == dvcyaml.CODE_STAGE:  # DVC hashes the source it fingerprints; Snakemake: its param `code`
+            if dvc[key]["inputs"] != sorted(dvcyaml.code_stage()["deps"]) or smk[key]["inputs"]:
+                diffs.append(f"{key}: inputs {smk[key]['inputs']} (Snakemake), {dvc[key]['inputs']} (DVC)")
+            continue
         code = fingerprint.fingerprint_file(key[0])
         if code not in dvc[key]["inputs"]:
             diffs.append(f"{key} does not depend on its code fingerprint {code} in dvc.yaml")
@@ -97,6 +100,7 @@ def dag_differences(smk: dict, dvc: dict) -> list[str]:
 def params_differences(cfg: dict, dvc: dict) -> list[str]:
     """Each DVC stage declares the params keys its job declares in the pipeline definition."""
     declared = {(j.step, tuple(sorted(j.outs))): sorted(j.params) for j in pipeline.jobs(cfg)}
+    declared[(dvcyaml.CODE_STAGE, tuple(sorted(dvcyaml.code_stage()["outs"])))] = []  # reads no params
     return [f"{k}: {declared.get(k)} != {v['params']}" for k, v in dvc.items() if declared.get(k) != v["params"]]
 
 
@@ -133,7 +137,7 @@ def test_snakemake_and_dvc_agree_on_the_dag(project_copies, study):
     and a seed to params.yaml and leaves dvc.yaml alone: DVC's matrix picks them up by itself.
     Snakemake's provenance job reads every other job's benchmark file, which only Snakemake writes."""
     cfg, smk, dvc = (project_copies[study][k] for k in ("cfg", "smk", "dvc"))
-    assert len(smk) == len(pipeline.jobs(cfg, orchestrator="snakemake")) > 40
+    assert len(smk) == len(pipeline.jobs(cfg, orchestrator="snakemake")) + 1 > 40  # and the job `code`
     assert SNAKEMAKE_ONLY == {"provenance"}
     provenance = [v for (rule, _), v in smk.items() if rule == "provenance"]
     assert sorted(provenance[0]["inputs"]) == sorted(pipeline.benchmark_files(cfg))

@@ -66,6 +66,11 @@ def step_code(step):
     return fingerprint.step_fingerprint(step.cmd)
 
 
+CODE_FILES = [fingerprint.fingerprint_file(step.name) for step in fingerprint.dvc_steps()]
+CODE_FINGERPRINTS = {step.name: fingerprint.step_fingerprint(step.cmd) for step in fingerprint.dvc_steps()}
+CODE_RESOURCES = {"cpu_slots": 1} if CPU_SLOTS else {}
+
+
 def step_command(step):
     return lambda w: P.command(step, CFG, dict(w.items()), PARAMS_FILE)
 
