@@ -97,6 +97,8 @@ def test_argparse_help_texts_are_not_code_but_defaults_and_choices_are():
 def test_a_module_that_reads_docstrings_keeps_them():
     """report.claims prints each claim rule's docstring in the report: there a docstring is a result."""
     assert fingerprint.reads_docstrings(ast.parse("def f(): return RULES[n].__doc__"))
+    assert fingerprint.reads_docstrings(ast.parse("getattr(f, '__doc__')"))
+    assert not fingerprint.reads_docstrings(ast.parse('def f():\n    """Doc."""\n    return 1'))
     cli = ast.parse((ROOT / "src/ganrepro/cli.py").read_text())
     assert fingerprint.reads_docstrings(cli)
     assert not fingerprint.reads_docstrings(fingerprint.without_help(cli, cli=True))  # only argparse's description

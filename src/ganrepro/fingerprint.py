@@ -94,9 +94,11 @@ def _strip_docstrings(tree: ast.Module) -> None:
 
 
 def reads_docstrings(tree: ast.AST) -> bool:
-    """Whether code reads a docstring (``x.__doc__``, ``__doc__``, ``inspect.getdoc``)."""
+    """Whether code may read a docstring (``x.__doc__``, ``__doc__``, ``getattr(x, "__doc__")``,
+    ``inspect.getdoc``)."""
     return any((isinstance(n, ast.Attribute) and n.attr in ("__doc__", "getdoc"))
-               or (isinstance(n, ast.Name) and n.id in ("__doc__", "getdoc")) for n in ast.walk(tree))
+               or (isinstance(n, ast.Name) and n.id in ("__doc__", "getdoc"))
+               or (isinstance(n, ast.Constant) and n.value == "__doc__") for n in ast.walk(tree))
 
 
 def without_help(tree: ast.Module, cli: bool = False) -> ast.Module:
