@@ -132,6 +132,10 @@ def code_edits(restored) -> dict:
         if name in NO_RESULT_CHANGE:
             out[name]["ran"] = ran(dvc(work, "repro"))
         restore()
+        # back where it started: the stage code runs (or DVC's run cache restores the fingerprint
+        # files of the source as it was), and nothing else is out of date
+        dvc(work, "repro", "--single-item", "code")
+        out[name]["undone"] = dvc(work, "status").strip()
     return out
 
 
@@ -149,6 +153,7 @@ def test_an_edit_that_cannot_change_a_result_reruns_nothing(code_edits, name):
     assert edit["dvc"]["code_ran"] == {"code"}
     assert (edit["dvc"]["changed"], edit["dvc"]["plan"]) == ({}, set())
     assert edit["ran"] == set()  # `dvc repro`: every stage up to date
+    assert edit["undone"] == "Data and pipelines are up to date."
 
 
 def test_changing_the_loss_code_reruns_every_training_job_and_what_follows(study, code_edits):
@@ -162,6 +167,7 @@ def test_changing_the_loss_code_reruns_every_training_job_and_what_follows(study
     assert all(why == [{"changed deps": {f"results/code/{name.split('@')[0]}.json": "modified"}}]
                for name, why in changed.items())
     assert edit["dvc"]["plan"] | {"code"} == edit["snakemake"]  # DVC's graph from those stages = Snakemake's plan
+    assert edit["undone"] == "Data and pipelines are up to date."  # the edit undone: nothing to run
 
 
 def test_changing_the_report_code_reruns_only_the_report(code_edits):
