@@ -194,3 +194,11 @@ def test_code_fingerprints_writes_what_dvc_yaml_and_the_snakefile_use(tmp_path):
     smk = (ROOT / "workflow/rules/steps.smk").read_text() + (ROOT / "workflow/rules/common.smk").read_text()
     assert "code=step_code(_step)" in smk and "fingerprint.step_fingerprint(step.cmd)" in smk
     assert "code_files" not in smk  # no source file is a Snakemake input (its mtime would rerun the job)
+
+
+def test_every_snakemake_profile_keeps_the_params_rerun_trigger():
+    """Snakemake sees a code change only through the param ``code``: a profile without the trigger
+    "params" would leave every job stale after one."""
+    for config_file in (ROOT / "workflow/profiles").glob("*/config.yaml"):
+        triggers = yaml.safe_load(config_file.read_text()).get("rerun-triggers")
+        assert triggers is None or "params" in triggers, config_file

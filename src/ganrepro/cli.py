@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("dvc-yaml", cmd_dvc_yaml, ("--out", {"default": "dvc.yaml", "help": "path, or - for stdout"}),
         help="write dvc.yaml from the pipeline definition")
     add("code-fingerprints", cmd_code_fingerprints,
-        ("--out", {"default": "results/code", "help": "a directory: one <step>.json per DVC stage"}), params=False,
+        ("--out", {"required": True, "help": "a directory (results/code): one <step>.json per DVC step"}), params=False,
         help="each step's code fingerprint (ganrepro.fingerprint), the files DVC's stages depend on")
     return parser
 

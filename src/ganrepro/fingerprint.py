@@ -36,10 +36,10 @@ from pathlib import Path
 
 import yaml
 
-from ganrepro import atomic, codedeps, config, pipeline
+from ganrepro import atomic, codedeps, config, paths, pipeline
 
 VERSION = 1  # of the normal form below: bump it when it changes (every step then reruns once)
-OUT_DIR = "results/code"  # DVC's fingerprint files, one per step: results/code/<step>.json
+OUT_DIR = paths.CODE_DIR  # the fingerprint files, one per step: results/code/<step>.json
 
 ARGPARSE_CALLS = frozenset({"ArgumentParser", "add_argument", "add_parser", "add_subparsers", "add_argument_group",
                             "add_mutually_exclusive_group"})
