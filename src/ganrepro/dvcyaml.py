@@ -9,8 +9,9 @@ outputs and params keys as its Snakemake rule, plus its code fingerprint file:
   Snakemake's rules get as their ``code`` param); each other stage depends on its step's file.
   DVC compares files by content: a docstring edit reruns ``code`` (it parses the source), which
   writes the same bytes, and no other stage is out of date; an edit that changes what a step runs
-  changes its file, and DVC reruns the step. ``dvc status`` names only ``code`` until it has run
-  (the other stages compare with the files it last wrote): ``dvc repro`` runs it first.
+  changes its file, and DVC reruns the step. ``dvc status`` and ``dvc repro --dry`` name only
+  ``code`` until it has run (the other stages compare with the files it last wrote): ``dvc repro``
+  runs it first; ``dvc repro --single-item code`` then ``dvc status`` shows the plan.
 
 - a wildcard whose values a params key lists (``pipeline.AXES``: ``study.variants``,
   ``study.seeds``) becomes a ``matrix`` over ``${that.key}`` and ``{variant}`` becomes
