@@ -164,6 +164,20 @@ def test_an_edit_outside_a_steps_closure_leaves_its_fingerprint(project):
     assert _changed(before, project.fingerprints()) == {"report"}
 
 
+def test_cli_counts_as_the_subcommand_runs_it(project):
+    """Another subcommand's function or parser entry is not a step's code; what they share is."""
+    before = project.fingerprints()
+    project.edit("src/ganrepro/cli.py", 'print(f"report: {build_report(', 'print(f"report written: {build_report(')
+    assert _changed(before, project.fingerprints()) == {"report"}
+    project.edit("src/ganrepro/cli.py", "    return parser\n",
+                 '    add("new", cmd_new, out, help="a new subcommand")\n    return parser\n')
+    cli = project.root / "src/ganrepro/cli.py"
+    cli.write_text(cli.read_text() + "\n\ndef cmd_new(args) -> int:\n    return 0\n")
+    assert _changed(before, project.fingerprints()) == {"report"}  # adding a subcommand reruns no step
+    project.edit("src/ganrepro/cli.py", "    allocator.tune()  #", "    allocator.tune()\n    allocator.tune()  #")
+    assert _changed(before, project.fingerprints()) == set(pipeline.STEPS)  # main: every step runs it
+
+
 def test_a_docstring_the_report_prints_is_part_of_its_fingerprint(project):
     before = project.fingerprints()
     project.edit("src/ganrepro/report/claims.py", '"""A closed-form value:', '"""A closed-form value (edited):')

@@ -13,6 +13,8 @@ cannot change a result changes nothing, and any other edit changes the fingerpri
   (``ArgumentParser``, ``add_argument``, ``add_parser``, …), in any module; in ``cli``, whose
   calls and option dicts all go to argparse, also those keywords of every other call (its ``add``
   helper) and the ``"help"`` entry of every dict literal, where their value only builds text;
+- ``cli`` as one subcommand runs it (``cli_for``): the other subcommands' functions and parser
+  entries are not its code (adding a subcommand, or editing another's, reruns no step);
 - the params schema: loaded (YAML comments are gone), its annotations (``description``, ``title``,
   ``$comment``, ``examples``) removed wherever a schema stands (never inside ``properties`` names,
   ``enum``, ``const`` or ``default``: those are data), dumped as canonical JSON;
@@ -106,12 +108,44 @@ def without_help(tree: ast.Module, cli: bool = False) -> ast.Module:
     return _StripHelp(everywhere=cli).visit(tree)
 
 
-def normal_source(source: str, cli: bool = False, keep_docstrings: bool = False) -> str:
-    """The normal form of a module's source text: its AST without help texts (and docstrings), as text."""
-    tree = without_help(ast.parse(source), cli)
+def normal_form(tree: ast.Module, keep_docstrings: bool = False) -> str:
+    """A module's normal form (help texts already removed): its AST without docstrings, as text."""
     if not keep_docstrings:
         _strip_docstrings(tree)
     return ast.dump(tree, include_attributes=False)
+
+
+def normal_source(source: str, cli: bool = False, keep_docstrings: bool = False) -> str:
+    """The normal form of a module's source text: its AST without help texts (and docstrings), as text."""
+    return normal_form(without_help(ast.parse(source), cli), keep_docstrings)
+
+
+def cli_for(tree: ast.Module, subcommand: str, function: str) -> ast.Module:
+    """``cli``'s tree as ``ganrepro <subcommand>`` runs it, in place: the other subcommands'
+    ``add("<name>", …)`` statements left out of the parser, then every top-level function that
+    nothing left refers to (``function``, the subcommand's, and ``main`` are where it starts)."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list):
+                setattr(node, field, [st for st in stmts if not _adds_other_subcommand(st, subcommand)])
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    names = lambda node: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}  # noqa: E731
+    todo = [function, "main"] + [n for st in tree.body if st not in functions.values() for n in names(st)]
+    reached: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in functions and name not in reached:
+            reached.add(name)
+            todo.extend(names(functions[name]))
+    tree.body = [st for st in tree.body if st not in functions.values() or st.name in reached]
+    return tree
+
+
+def _adds_other_subcommand(stmt: ast.stmt, subcommand: str) -> bool:
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return (isinstance(call, ast.Call) and _call_name(call) == "add" and bool(call.args)
+            and isinstance(call.args[0], ast.Constant) and call.args[0].value != subcommand)
 
 
 def _source(name: str) -> str:
@@ -119,8 +153,12 @@ def _source(name: str) -> str:
 
 
 @functools.cache
-def _module_digest(name: str, keep_docstrings: bool) -> str:
-    normal = normal_source(_source(name), cli=name == codedeps.CLI, keep_docstrings=keep_docstrings)
+def _module_digest(name: str, keep_docstrings: bool, subcommand: str | None = None) -> str:
+    if name == codedeps.CLI and subcommand:
+        tree = cli_for(ast.parse(_source(name)), subcommand, codedeps._subcommand_function(subcommand))
+        normal = normal_form(without_help(tree, cli=True), keep_docstrings)
+    else:
+        normal = normal_source(_source(name), cli=name == codedeps.CLI, keep_docstrings=keep_docstrings)
     return hashlib.sha256(normal.encode()).hexdigest()
 
 
@@ -160,19 +198,20 @@ def normal_data(path: Path) -> bytes:
 
 # -- fingerprints -------------------------------------------------------------------------------------
 
-def parts(modules: set[str]) -> dict[str, str]:
+def parts(modules: set[str], subcommand: str | None = None) -> dict[str, str]:
     """Each module and data file of ``modules``, by name (a project path for data), with the sha256 of
-    its normal form."""
+    its normal form (``cli``'s as ``subcommand`` runs it, if given)."""
     keep_docstrings = any(_reads_docstrings(m) for m in modules)
-    out = {m: _module_digest(m, keep_docstrings) for m in sorted(modules)}
+    out = {m: _module_digest(m, keep_docstrings, subcommand if m == codedeps.CLI else None) for m in sorted(modules)}
     out.update({codedeps.project_path(p): hashlib.sha256(normal_data(p)).hexdigest()
                 for p in sorted(codedeps._data_files(modules))})
     return out
 
 
-def fingerprint(modules: set[str]) -> str:
-    """The sha256 of the normal forms of ``modules`` and the data files they read."""
-    text = json.dumps({"version": VERSION, "parts": parts(modules)}, sort_keys=True)
+def fingerprint(modules: set[str], subcommand: str | None = None) -> str:
+    """The sha256 of the normal forms of ``modules`` and the data files they read (with ``cli``'s
+    functions and parser entries for ``subcommand`` alone, if given)."""
+    text = json.dumps({"version": VERSION, "parts": parts(modules, subcommand)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -183,7 +222,7 @@ def step_fingerprint(cmd: str) -> str:
 
 @functools.cache
 def _subcommand_fingerprint(subcommand: str) -> str:
-    return fingerprint(codedeps.step_modules(f"{codedeps.PACKAGE} {subcommand}"))
+    return fingerprint(codedeps.step_modules(f"{codedeps.PACKAGE} {subcommand}"), subcommand)
 
 
 def fingerprint_file(step: str) -> str:
