@@ -29,3 +29,4 @@ include: "workflow/rules/steps.smk"
 rule all:
     input:
         P.final_targets(CFG),
+        CODE_FILES,

@@ -66,6 +66,16 @@ def dvc_plan(work: Path) -> tuple[dict, set[str]]:
     return changed, set(changed) | follow
 
 
+def dvc_plan_after_code(work: Path) -> dict:
+    """DVC's plan after a code edit: `dvc status` names only the stage ``code`` (the other stages
+    compare with the fingerprint files it last wrote), so run that stage (it parses the source, no
+    more), then take `dvc status` again, with the stages that follow the changed ones (``dvc_plan``)."""
+    before = json.loads(dvc(work, "status", "--json"))
+    code_ran = ran(dvc(work, "repro", "--single-item", "code"))
+    changed, plan = dvc_plan(work)
+    return {"before": before, "code_ran": code_ran, "changed": changed, "plan": plan}
+
+
 def digest(path: Path) -> str:
     if path.is_dir():
         return hashlib.sha256("".join(f"{p.relative_to(path)}:{digest(p)}" for p in sorted(path.rglob("*"))

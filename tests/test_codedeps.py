@@ -2,7 +2,8 @@
 
 The smoke study's Snakemake run records, for every job, the ``ganrepro`` modules in ``sys.modules``
 at exit and the files it opened (tests/probe). The declared list must contain everything a step
-imported (else an edit could go unnoticed), and everything the static reading says a step imports
+imported (else an edit could go unnoticed: the step's code fingerprint, ganrepro.fingerprint, hashes
+exactly the declared modules and files), and everything the static reading says a step imports
 for certain must really be imported (else the reading is wrong); the only declared modules a step
 may leave unimported are those that a library module imports inside a function (``evaluate``
 imports ``gaming`` inside ``game()``, which the score step does not call).
@@ -15,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import SMOKE_PARAMS, probe_records
-from ganrepro import codedeps, pipeline
+from ganrepro import codedeps, fingerprint, pipeline
 
 
 def _resolve(source: str, importer: str) -> set[str]:
@@ -61,7 +62,7 @@ def test_a_command_that_is_not_a_ganrepro_subcommand_is_refused():
 @pytest.fixture(scope="module")
 def observed(pipelines) -> dict[str, list[dict]]:
     """The probe's records of the smoke study's Snakemake run, by subcommand."""
-    records = probe_records(pipelines["probe"])
+    records = [r for r in probe_records(pipelines["probe"]) if r["argv"][0] != "code-fingerprints"]  # no step
     cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
     assert len(records) == len(pipeline.jobs(cfg, orchestrator="snakemake"))  # one per job
     by_step: dict[str, list[dict]] = {}
@@ -76,6 +77,7 @@ def test_declared_source_is_what_the_step_imports_and_reads(observed, step):
     cmd = pipeline.STEPS[step].cmd
     records = observed[codedeps.subcommand_of(cmd)]  # every step ran in the smoke study
     declared, certain = codedeps.step_modules(cmd), codedeps.step_modules(cmd, functions=False)
+    assert set(fingerprint.record(cmd)["modules"]) == declared  # what the job's code fingerprint hashes
     for record in records:
         imported = set(record["modules"])
         assert imported <= declared, f"{step} imported undeclared modules: {sorted(imported - declared)}"

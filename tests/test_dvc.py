@@ -4,8 +4,10 @@ The session fixture ``pipelines`` (conftest.py) ran the smoke study through Snak
 DVC in two clones of one git repository, committed the DVC run's dvc.lock and pushed its outputs to
 the project's default remote (a directory beside the clones). From there:
 
-1. code-aware reruns: editing the loss code reruns every training job and what follows, the report
-   code only the report, a module no step imports nothing; Snakemake and DVC plan the same jobs;
+1. code-aware reruns: changing what the loss code computes reruns every training job and what
+   follows, the report code only the report, a module no step imports nothing; an edit that cannot
+   change a result (a docstring, a comment, a help text, a schema description) nothing; Snakemake
+   and DVC plan the same jobs (ganrepro.fingerprint: Snakemake's param `code`, DVC's stage `code`);
 3. a fresh clone + ``dvc pull`` restores everything; DVC and (after ``snakemake --touch``)
    Snakemake both have nothing to do.
 (2, 4 and 5, Snakemake first then DVC, a parameter change, going back and experiments, are
@@ -14,13 +16,14 @@ tests/test_pipeline.py.)
 """
 
 import ast
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from conftest import clone
-from dvcstudy import after_training, dvc, dvc_plan, ran, snakemake, snakemake_plan, tracked_files
+from dvcstudy import after_training, dvc, dvc_plan_after_code, ran, snakemake, snakemake_plan, tracked_files
 from ganrepro import codedeps, pipeline
 
 pytestmark = pytest.mark.slow
@@ -34,7 +37,9 @@ def restored(study) -> dict:
     assert not (work / "results").exists()
     out = {"work": work, "pull": dvc(work, "pull")}
     out["status"] = dvc(work, "status")
-    snakemake(work, "--touch", "-q")
+    # --forceall: every job, so that Snakemake records each job's params (its code fingerprint among
+    # them); a job it leaves alone has no record, and a code or params change would not rerun it
+    snakemake(work, "--touch", "--forceall", "-q")
     out["plan_after_touch"] = snakemake_plan(work)
     return out
 
@@ -84,42 +89,90 @@ def unused_module() -> Path:
     return Path(codedeps.project_path(candidates[0]))
 
 
+HINGE = ("F.relu(1 + f)).mean(),\n    g=lambda f: -f.mean(),\n    doc=\"Lim & Ye",  # hinge's D loss on fakes, …
+         "F.relu(1 - f)).mean(),\n    g=lambda f: -f.mean(),\n    doc=\"Lim & Ye")  # … its sign flipped
+
+
+def _replace(old: str, new: str):
+    def change(text: str) -> str:
+        assert text.count(old) == 1, old
+        return text.replace(old, new)
+    return change
+
+
+# name: (file, edit, whether it can change a result)
+CODE_EDITS = {
+    "losses_docstring": ("src/ganrepro/losses.py", lambda t: t.replace('"""', '"""Edited. ', 1) + "\n# a comment\n"),
+    "cli_help": ("src/ganrepro/cli.py", _replace('help="train one GAN run (variant × seed)"', 'help="train a GAN"')),
+    "schema_description": ("workflow/schemas/params.schema.yaml",
+                           _replace("description: Every key the pipeline reads", "description: Each key it reads")),
+    "unused": (None, lambda t: t.replace('"""', '"""Edited. ', 1)),
+    "hinge": ("src/ganrepro/losses.py", _replace(*HINGE)),
+    "report": ("src/ganrepro/report/tables.py", lambda t: t + "\n\ndef _added():\n    return 1\n"),
+}
+NO_RESULT_CHANGE = ("losses_docstring", "cli_help", "schema_description", "unused")
+
+
 @pytest.fixture(scope="module")
 def code_edits(restored) -> dict:
+    """Each of ``CODE_EDITS`` in the restored clone: Snakemake's plan, DVC's (``dvc_plan_after_code``),
+    then the edit undone; the edits that cannot change a result are run (`dvc repro`: the stage
+    ``code`` alone), and the last, the report's, is run and kept."""
     work, out = restored["work"], {}
-    comment = lambda text: text + "\n# an edit\n"  # noqa: E731
-    for name, rel, change in (("losses", "src/ganrepro/losses.py", comment),
-                              ("unused", unused_module().as_posix(), lambda t: t.replace('"""', '"""Edited. ', 1)),
-                              ("report", "src/ganrepro/report/tables.py", comment)):
+    for name, (rel, change) in CODE_EDITS.items():
+        rel = rel or unused_module().as_posix()
         restore = _edit(work / rel, change)
-        out[name] = {"file": rel, "snakemake": snakemake_plan(work), "dvc": dvc_plan(work)}
-        if name == "report":  # the last one: run it
+        out[name] = {"file": rel, "snakemake": snakemake_plan(work)}
+        if name == "report":  # the last one: a plain `dvc repro` runs the stage code, then the report
+            out[name]["status"] = json.loads(dvc(work, "status", "--json"))
             out[name]["ran"] = ran(dvc(work, "repro"))
             out[name]["status_after"] = dvc(work, "status")
-        else:
-            restore()
+            break
+        out[name]["dvc"] = dvc_plan_after_code(work)
+        if name in NO_RESULT_CHANGE:
+            out[name]["ran"] = ran(dvc(work, "repro"))
+        restore()
+        # back where it started: the stage code runs (or DVC's run cache restores the fingerprint
+        # files of the source as it was), and nothing else is out of date
+        dvc(work, "repro", "--single-item", "code")
+        out[name]["undone"] = dvc(work, "status").strip()
     return out
 
 
-def test_editing_the_loss_code_reruns_every_training_job_and_what_follows(study, code_edits):
-    edit = code_edits["losses"]
-    trained = set().union(*(after_training(v, s, study["cfg"]) for v, s in study["runs"]))
-    assert edit["snakemake"] == trained | {"report", "bench"}  # the bench times the training step
-    changed, plan = edit["dvc"]
-    assert set(changed) == {f"train@{v}-{s}" for v, s in study["runs"]} | {"bench"}
-    assert all(why == [{"changed deps": {"src/ganrepro/losses.py": "modified"}}] for why in changed.values())
-    assert plan == edit["snakemake"]  # DVC's graph from those stages = Snakemake's plan
+def _code_stage_only(status: dict, changed_dep: str) -> bool:
+    return status == {"code": [{"changed deps": {changed_dep: "modified"}}]}
 
 
-def test_editing_the_report_code_reruns_only_the_report(code_edits):
-    edit = code_edits["report"]
-    assert edit["snakemake"] == {"report"}
-    assert edit["dvc"] == ({"report": [{"changed deps": {"src/ganrepro/report/tables.py": "modified"}}]}, {"report"})
-    assert edit["ran"] == {"report"}
-    assert edit["status_after"].strip() == "Data and pipelines are up to date."
-
-
-def test_editing_a_module_no_step_runs_reruns_nothing(code_edits):
-    edit = code_edits["unused"]
+@pytest.mark.parametrize("name", NO_RESULT_CHANGE)
+def test_an_edit_that_cannot_change_a_result_reruns_nothing(code_edits, name):
+    edit = code_edits[name]
     assert edit["snakemake"] == set()
-    assert edit["dvc"] == ({}, set())  # `dvc status`: Data and pipelines are up to date.
+    source = "workflow/schemas/params.schema.yaml" if name == "schema_description" else "src/ganrepro"
+    # DVC: only the stage that fingerprints the source is out of date; it writes the same files
+    assert _code_stage_only(edit["dvc"]["before"], source)
+    assert edit["dvc"]["code_ran"] == {"code"}
+    assert (edit["dvc"]["changed"], edit["dvc"]["plan"]) == ({}, set())
+    assert edit["ran"] == set()  # `dvc repro`: every stage up to date
+    assert edit["undone"] == "Data and pipelines are up to date."
+
+
+def test_changing_the_loss_code_reruns_every_training_job_and_what_follows(study, code_edits):
+    edit = code_edits["hinge"]
+    trained = set().union(*(after_training(v, s, study["cfg"]) for v, s in study["runs"]))
+    # the bench times the training step; Snakemake's job `code` rewrites the fingerprint files
+    assert edit["snakemake"] == trained | {"report", "bench", "code"}
+    assert _code_stage_only(edit["dvc"]["before"], "src/ganrepro")
+    changed = edit["dvc"]["changed"]
+    assert set(changed) == {f"train@{v}-{s}" for v, s in study["runs"]} | {"bench"}
+    assert all(why == [{"changed deps": {f"results/code/{name.split('@')[0]}.json": "modified"}}]
+               for name, why in changed.items())
+    assert edit["dvc"]["plan"] | {"code"} == edit["snakemake"]  # DVC's graph from those stages = Snakemake's plan
+    assert edit["undone"] == "Data and pipelines are up to date."  # the edit undone: nothing to run
+
+
+def test_changing_the_report_code_reruns_only_the_report(code_edits):
+    edit = code_edits["report"]
+    assert edit["snakemake"] == {"report", "code"}
+    assert _code_stage_only(edit["status"], "src/ganrepro")
+    assert edit["ran"] == {"code", "report"}
+    assert edit["status_after"].strip() == "Data and pipelines are up to date."

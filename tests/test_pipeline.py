@@ -1,7 +1,10 @@
-"""Snakemake and DVC must agree on the DAG: same jobs, commands, inputs (data and source) and outputs.
+"""Snakemake and DVC must agree on the DAG: same jobs, commands, data inputs and outputs.
 
 DVC's side is what DVC itself expands from the templated dvc.yaml (``dvc.repo.Repo(...).index``),
-not our reading of the file; Snakemake's side is ``snakemake -n -p``.
+not our reading of the file; Snakemake's side is ``snakemake -n -p``. The code each job runs is not
+an input file on either side: Snakemake gets its fingerprint as a param, DVC a stage ``code`` that
+writes one fingerprint file per step, on which each stage depends (tests/test_fingerprint.py). Both
+have the job ``code`` (Snakemake's reads no file: it reruns on its param, the fingerprints).
 """
 
 import copy
@@ -13,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import DVC, ROOT, copy_project, git, run, study_env, write_params
-from ganrepro import codedeps, dvcyaml, paths, pipeline
+from ganrepro import codedeps, dvcyaml, fingerprint, paths, pipeline
 from ganrepro.config import load_params
 
 SNAKEMAKE_ONLY = {name for name, step in pipeline.STEPS.items() if "dvc" not in step.orchestrators}
@@ -74,20 +77,30 @@ def input_differences(smk: list[str], dvc: list[str]) -> list[str]:
 
 
 def dag_differences(smk: dict, dvc: dict) -> list[str]:
-    """Job by job, Snakemake's DAG vs DVC's (Snakemake's own provenance step left out)."""
+    """Job by job, Snakemake's DAG vs DVC's (Snakemake's own provenance step left out). A DVC stage
+    depends on its step's code fingerprint file besides the data (Snakemake: the ``code`` param)."""
     smk = {k: v for k, v in smk.items() if k[0] not in SNAKEMAKE_ONLY}
     diffs = [f"only in Snakemake: {k}" for k in smk.keys() - dvc.keys()]
     diffs += [f"only in dvc.yaml: {k}" for k in dvc.keys() - smk.keys()]
     for key in smk.keys() & dvc.keys():
         if smk[key]["cmd"] != dvc[key]["cmd"]:
             diffs.append(f"{key} cmd: snakemake {smk[key]['cmd']} != dvc {dvc[key]['cmd']}")
-        diffs += [f"{key} {d}" for d in input_differences(smk[key]["inputs"], dvc[key]["inputs"])]
+        if key[0] == dvcyaml.CODE_STAGE:  # DVC hashes the source it fingerprints; Snakemake: its param `code`
+            if dvc[key]["inputs"] != sorted(dvcyaml.code_stage()["deps"]) or smk[key]["inputs"]:
+                diffs.append(f"{key}: inputs {smk[key]['inputs']} (Snakemake), {dvc[key]['inputs']} (DVC)")
+            continue
+        code = fingerprint.fingerprint_file(key[0])
+        if code not in dvc[key]["inputs"]:
+            diffs.append(f"{key} does not depend on its code fingerprint {code} in dvc.yaml")
+        inputs = [d for d in dvc[key]["inputs"] if d != code]
+        diffs += [f"{key} {d}" for d in input_differences(smk[key]["inputs"], inputs)]
     return diffs
 
 
 def params_differences(cfg: dict, dvc: dict) -> list[str]:
     """Each DVC stage declares the params keys its job declares in the pipeline definition."""
     declared = {(j.step, tuple(sorted(j.outs))): sorted(j.params) for j in pipeline.jobs(cfg)}
+    declared[(dvcyaml.CODE_STAGE, tuple(sorted(dvcyaml.code_stage()["outs"])))] = []  # reads no params
     return [f"{k}: {declared.get(k)} != {v['params']}" for k, v in dvc.items() if declared.get(k) != v["params"]]
 
 
@@ -124,11 +137,11 @@ def test_snakemake_and_dvc_agree_on_the_dag(project_copies, study):
     and a seed to params.yaml and leaves dvc.yaml alone: DVC's matrix picks them up by itself.
     Snakemake's provenance job reads every other job's benchmark file, which only Snakemake writes."""
     cfg, smk, dvc = (project_copies[study][k] for k in ("cfg", "smk", "dvc"))
-    assert len(smk) == len(pipeline.jobs(cfg, orchestrator="snakemake")) > 40
+    assert len(smk) == len(pipeline.jobs(cfg, orchestrator="snakemake")) + 1 > 40  # and the job `code`
     assert SNAKEMAKE_ONLY == {"provenance"}
     provenance = [v for (rule, _), v in smk.items() if rule == "provenance"]
-    code = set(codedeps.code_files(pipeline.STEPS["provenance"].cmd))
-    assert sorted(set(provenance[0]["inputs"]) - code) == sorted(pipeline.benchmark_files(cfg))
+    assert sorted(provenance[0]["inputs"]) == sorted(pipeline.benchmark_files(cfg))
+    assert not any(f.startswith("src/") or f.endswith(".schema.yaml") for job in smk.values() for f in job["inputs"])
     assert dag_differences(smk, dvc) == []
     assert params_differences(cfg, dvc) == []
     if study == "grown":
@@ -139,12 +152,12 @@ def test_dag_comparison_detects_a_disagreement(project_copies):
     smk, dvc = project_copies["default"]["smk"], copy.deepcopy(project_copies["default"]["dvc"])
     train = next(k for k in dvc if k[0] == "train")
     dvc[train]["inputs"] = dvc[train]["inputs"] + ["data/other.npz"]
-    dvc[train]["inputs"].remove("src/ganrepro/losses.py")
+    dvc[train]["inputs"].remove("results/code/train.json")
     dvc.pop(next(k for k in dvc if k[0] == "toy"))
     diffs = dag_differences(smk, dvc)
     assert any("only in Snakemake" in d and "toy" in d for d in diffs)
     assert any("train" in d and "only in dvc.yaml: data/other.npz" in d for d in diffs)
-    assert any("train" in d and "only in Snakemake: src/ganrepro/losses.py" in d for d in diffs)
+    assert any("train" in d and "does not depend on its code fingerprint results/code/train.json" in d for d in diffs)
     assert input_differences(["results/runs/a/seed0/x.json"], ["results/runs"]) == []
     assert input_differences(["results/runsx/a.json"], ["results/runs"]) != []
 
@@ -152,15 +165,15 @@ def test_dag_comparison_detects_a_disagreement(project_copies):
 def test_dvc_parses_the_committed_dvc_yaml(default_params):
     proc = run(DVC + ["stage", "list", "--all"], cwd=ROOT)
     names = {line.split()[0] for line in proc.stdout.splitlines() if line.strip()}
-    assert len(names) == len(pipeline.jobs(default_params))
-    assert "train@sngan-1" in names and "report" in names
+    assert len(names) == len(pipeline.jobs(default_params)) + 1  # and the stage that writes the fingerprints
+    assert {"train@sngan-1", "report", dvcyaml.CODE_STAGE} <= names
 
 
 def test_dvc_yaml_is_short_and_templated():
     """One stage per step (a matrix where it loops), not one per job: the file does not grow with the study."""
     text = (ROOT / "dvc.yaml").read_text()
     stages = yaml.safe_load(text)["stages"]
-    assert list(stages) == [s.name for s in dvcyaml.enabled_steps(load_params(ROOT / "params.yaml"))]
+    assert list(stages) == [dvcyaml.CODE_STAGE] + [s.name for s in dvcyaml.enabled_steps(load_params(ROOT / "params.yaml"))]
     assert not any(f"seed{s}" in text or f"/{v}/" in text for v in load_params(ROOT / "params.yaml")["study"]["variants"]
                    for s in (0, 1))
     assert stages["train"]["matrix"] == {"variant": "${study.variants}", "seed": "${study.seeds}"}

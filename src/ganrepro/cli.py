@@ -216,12 +216,22 @@ def cmd_dvc_yaml(args) -> int:
     return 0
 
 
+def cmd_code_fingerprints(args) -> int:
+    from ganrepro import fingerprint
+
+    for step, path in fingerprint.write(Path(args.out)).items():
+        print(f"{step}: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganrepro", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name, func, help_, *options, params=True):
-        p = sub.add_parser(name, help=help_, description=help_)
+    # Help texts are `help=` keywords and "help" entries of the option dicts: ganrepro.fingerprint
+    # leaves them out of every step's code fingerprint (editing one reruns nothing).
+    def add(name, func, *options, help, params=True):
+        p = sub.add_parser(name, help=help, description=help)
         if params:
             p.add_argument("--params", default="params.yaml", help="the study's params file")
         for flag, kwargs in options:
@@ -232,55 +242,64 @@ def build_parser() -> argparse.ArgumentParser:
     req = {"required": True}
     data, out = ("--data", req), ("--out", req)
     classifiers = ("--classifiers", {"required": True, "help": "comma-separated classifier model files"})
-    add("download", cmd_download, "fetch a data set's files from its mirrors, verified", ("--dataset", req), out)
-    add("prepare", cmd_prepare, "decode raw files into one npz with train/test splits",
-        ("--dataset", req), ("--raw", req), out)
-    add("classifier", cmd_classifier, "train a domain classifier (for the IS)", data, ("--seed", {"type": int, **req}), out)
-    add("train", cmd_train, "train one GAN run (variant × seed)",
-        ("--variant", req), ("--seed", {"type": int, **req}), data, out)
-    add("sample", cmd_sample, "generate samples, a grid and latent traversals (a class grid; an encoder's reconstructions)",
-        ("--run", req), data)
-    add("score", cmd_score, "IS at every split count, MI, FID, code accuracy, memorisation", ("--run", req), data, classifiers)
-    add("redraw", cmd_redraw, "another latent draw from a run's checkpoint, scored (IS, MI, FID per classifier)",
-        ("--run", req), ("--draw", {"type": int, **req}), data, classifiers, out)
-    add("score-real", cmd_score_real, "reference rows: real train/test data and noise", data, classifiers, out)
-    add("game", cmd_game, "optimise inputs against a classifier (IS can be gamed)", data, classifiers, out)
-    add("inception-stats", cmd_inception_stats, "ImageNet Inception-v3: FID statistics of the train split, real-data IS/FID",
-        data, out)
-    add("inception-run", cmd_inception_run, "ImageNet Inception-v3: IS at every split count and FID of a run's samples",
-        ("--run", req), ("--stats", {"required": True, "help": "the train_stats.npz of inception-stats"}))
-    add("bench", cmd_bench, "training step vs a plain PyTorch loop, FLOPs vs the CPU's peak, evaluation speed",
-        data, classifiers, out)
+    add("download", cmd_download, ("--dataset", req), out, help="fetch a data set's files from its mirrors, verified")
+    add("prepare", cmd_prepare, ("--dataset", req), ("--raw", req), out,
+        help="decode raw files into one npz with train/test splits")
+    add("classifier", cmd_classifier, data, ("--seed", {"type": int, **req}), out,
+        help="train a domain classifier (for the IS)")
+    add("train", cmd_train, ("--variant", req), ("--seed", {"type": int, **req}), data, out,
+        help="train one GAN run (variant × seed)")
+    add("sample", cmd_sample, ("--run", req), data,
+        help="generate samples, a grid and latent traversals (a class grid; an encoder's reconstructions)")
+    add("score", cmd_score, ("--run", req), data, classifiers,
+        help="IS at every split count, MI, FID, code accuracy, memorisation")
+    add("redraw", cmd_redraw, ("--run", req), ("--draw", {"type": int, **req}), data, classifiers, out,
+        help="another latent draw from a run's checkpoint, scored (IS, MI, FID per classifier)")
+    add("score-real", cmd_score_real, data, classifiers, out, help="reference rows: real train/test data and noise")
+    add("game", cmd_game, data, classifiers, out, help="optimise inputs against a classifier (IS can be gamed)")
+    add("inception-stats", cmd_inception_stats, data, out,
+        help="ImageNet Inception-v3: FID statistics of the train split, real-data IS/FID")
+    add("inception-run", cmd_inception_run,
+        ("--run", req), ("--stats", {"required": True, "help": "the train_stats.npz of inception-stats"}),
+        help="ImageNet Inception-v3: IS at every split count and FID of a run's samples")
+    add("bench", cmd_bench, data, classifiers, out,
+        help="training step vs a plain PyTorch loop, FLOPs vs the CPU's peak, evaluation speed")
     add("bench-orchestration", cmd_bench_orchestration,
-        "CLI start-up, snakemake -n, dvc status in a finished study; a smoke study at several --cores",
         ("--workdir", {"default": ".", "help": "a finished study (its params file, results/, .dvc)"}),
         ("--cores", {"default": "1,2,8", "help": "comma-separated --cores values for the scaling runs"}),
         ("--scaling-params", {"default": "tests/smoke/params.yaml",
                               "help": "the study run from scratch at each --cores (in scratch copies)"}),
         ("--scheduler", {"choices": ["ilp", "greedy"], "default": None,
                          "help": "Snakemake's --scheduler for the scaling runs (default: Snakemake's own, ilp)"}),
-        ("--out", {"required": True, "help": "a JSON file, e.g. results/bench/orchestration.json"}))
-    add("truncation", cmd_truncation, "the truncation trick: IS and FD over truncation values (BigGAN Fig. 4)",
+        ("--out", {"required": True, "help": "a JSON file, e.g. results/bench/orchestration.json"}),
+        help="CLI start-up, snakemake -n, dvc status in a finished study; a smoke study at several --cores")
+    add("truncation", cmd_truncation,
         ("--variant", req), ("--run", req), data,
-        ("--classifier", {"required": True, "help": "the domain classifier's model file (k0)"}))
-    add("toy", cmd_toy, "the 1-D toy of 'A Note on the Inception Score'", out, params=False)
-    add("report", cmd_report, "the comparison report (Markdown, HTML, CSV)", out)
-    add("provenance", cmd_provenance, "per-job wall time and peak memory from Snakemake's benchmark files", out)
-    add("inception-probs", cmd_inception_probs, "Inception-v3 (ImageNet) class probabilities of samples.npz",
+        ("--classifier", {"required": True, "help": "the domain classifier's model file (k0)"}),
+        help="the truncation trick: IS and FD over truncation values (BigGAN Fig. 4)")
+    add("toy", cmd_toy, out, params=False, help="the 1-D toy of 'A Note on the Inception Score'")
+    add("report", cmd_report, out, help="the comparison report (Markdown, HTML, CSV)")
+    add("provenance", cmd_provenance, out, help="per-job wall time and peak memory from Snakemake's benchmark files")
+    add("inception-probs", cmd_inception_probs,
         ("--samples", {"required": True, "help": "a samples.npz written by the sample step"}),
         ("--weights", {"default": "weights/inception_v3_google-0cc3c7bd.pth",
                        "help": "torchvision's Inception-v3 weights file (cannot be downloaded offline)"}),
         ("--out", {"required": True, "help": "probabilities .npy, for `ganrepro inception-score`"}),
-        ("--batch-size", {"type": int, "default": 64}), params=False)
-    add("inception-score", cmd_inception_score, "IS at several split counts and MI of a saved N x K matrix",
+        ("--batch-size", {"type": int, "default": 64}), params=False,
+        help="Inception-v3 (ImageNet) class probabilities of samples.npz")
+    add("inception-score", cmd_inception_score,
         ("probs", {"help": ".npy file: N x K class probabilities (or logits with --logits)"}),
         ("--splits", {"default": "1,10", "help": "comma-separated split counts (default: 1,10)"}),
         ("--logits", {"action": "store_true", "help": "the file holds logits: apply softmax first"}),
         ("--bootstrap", {"type": int, "default": 200, "metavar": "N",
-                         "help": "bootstrap resamples for the MI interval (default: 200)"}), params=False)
-    add("validate", cmd_validate, "check a params file (schema + semantic rules)")
-    add("dvc-yaml", cmd_dvc_yaml, "write dvc.yaml from the pipeline definition",
-        ("--out", {"default": "dvc.yaml", "help": "path, or - for stdout"}))
+                         "help": "bootstrap resamples for the MI interval (default: 200)"}), params=False,
+        help="IS at several split counts and MI of a saved N x K matrix")
+    add("validate", cmd_validate, help="check a params file (schema + semantic rules)")
+    add("dvc-yaml", cmd_dvc_yaml, ("--out", {"default": "dvc.yaml", "help": "path, or - for stdout"}),
+        help="write dvc.yaml from the pipeline definition")
+    add("code-fingerprints", cmd_code_fingerprints,
+        ("--out", {"required": True, "help": "a directory (results/code): one <step>.json per DVC step"}), params=False,
+        help="each step's code fingerprint (ganrepro.fingerprint), the files DVC's stages depend on")
     return parser
 
 

@@ -1,9 +1,10 @@
 """Which source files each pipeline step runs: the import graph of its CLI subcommand.
 
-Snakemake and DVC rerun a step when a file it declares changes, so every step declares, next to
-its data, the source it runs — at the granularity of modules: editing ``losses.py`` reruns the
-training jobs (and what follows them), editing ``report/tables.py`` reruns the report only, editing
-a module no step imports reruns nothing. The list is read from the code, never written by hand:
+Snakemake and DVC rerun a step when the code it runs changes, so every step depends, next to its
+data, on the source it runs — at the granularity of modules, through its code fingerprint
+(``ganrepro.fingerprint``, a hash of these files' normal form): changing what ``losses.py``
+computes reruns the training jobs (and what follows them), ``report/tables.py`` the report only,
+a module no step imports nothing. The list is read from the code, never written by hand:
 
 - the entry is ``ganrepro <subcommand>`` (the step's command): ``cli``'s module-level imports plus
   the imports inside the subcommand's function and the ``cli`` helpers it calls;

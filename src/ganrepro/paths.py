@@ -22,6 +22,7 @@ INCEPTION_DIR = "results/inception/{dataset}"  # the ImageNet Inception stage's 
 TOY = "results/toy/toy_1d.json"
 REPORT_DIR = "results/report"
 BENCH_DIR = "results/bench"  # the bench step: speed against reference loops (wall times: nondeterministic)
+CODE_DIR = "results/code"  # each step's code fingerprint (ganrepro.fingerprint): <step>.json, DVC's stages read them
 PROVENANCE_DIR = "results/provenance"  # Snakemake runs only: every job's benchmark file, summarised
 LOG_DIR = "logs"
 BENCHMARK_DIR = "logs/benchmarks"

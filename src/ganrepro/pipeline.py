@@ -14,7 +14,8 @@ ending in ``?`` is optional: declared (and passed) when the params have it. A st
 has jobs only when ``enabled(cfg)`` holds (the Inception stage: a weights file named and present);
 ``narrowed`` gives a wildcard a subset of its axis' values (the truncation step: the variants with
 a curve), which dvc.yaml writes out. Each step also depends on the source it runs: ``codedeps``
-reads it from the imports of the step's CLI subcommand (nothing here imports codedeps).
+reads it from the imports of the step's CLI subcommand, ``fingerprint`` hashes it (Snakemake's
+param ``code``, DVC's ``results/code/<step>.json``; nothing here imports either).
 
 One step is Snakemake's alone: ``provenance`` reads every job's ``benchmark:`` file (wall time, peak
 memory), which only Snakemake writes; dvc.yaml leaves it out (``Step.orchestrators``). ``Step.report``

@@ -1,11 +1,13 @@
 # Helpers shared by the rules: each turns a step of ganrepro.pipeline.STEPS (the one definition of
 # the command, inputs, outputs and params keys that dvc.yaml is generated from too) into what a
-# Snakemake directive takes. A job's inputs are its data and the source its command runs
-# (ganrepro.codedeps, read from the imports at parse time): editing a module reruns the jobs
-# that import it, through Snakemake's mtime trigger.
+# Snakemake directive takes. A job's inputs are its data only. The source its command runs
+# (ganrepro.codedeps, read from the imports at parse time) is a param, `code`: the fingerprint of
+# its normal form (ganrepro.fingerprint), so Snakemake's rerun trigger "params" reruns a job whose
+# code changed in meaning, and a comment, docstring or help text edit reruns nothing. Declared as
+# input files, the source reran jobs on any edit (the mtime trigger cannot be switched off).
 import os
 
-from ganrepro import codedeps
+from ganrepro import fingerprint
 
 # Every step runs one intra-op thread (runtime.make_deterministic), so `--cores N` would run N jobs
 # side by side even on a machine with fewer CPUs: `--cores 8` on a 2-CPU laptop time-sliced 8 jobs
@@ -56,8 +58,17 @@ def step_outputs(step):
 
 
 def step_inputs(step):
-    code = list(codedeps.code_files(step.cmd))
-    return lambda w: P.expand_deps(step, CFG, dict(w.items())) + code
+    return lambda w: P.expand_deps(step, CFG, dict(w.items()))
+
+
+def step_code(step):
+    # The same function writes DVC's fingerprint files (`ganrepro code-fingerprints`).
+    return fingerprint.step_fingerprint(step.cmd)
+
+
+CODE_FILES = [fingerprint.fingerprint_file(step.name) for step in fingerprint.dvc_steps()]
+CODE_FINGERPRINTS = {step.name: fingerprint.step_fingerprint(step.cmd) for step in fingerprint.dvc_steps()}
+CODE_RESOURCES = {"cpu_slots": 1} if CPU_SLOTS else {}
 
 
 def step_command(step):

@@ -1,0 +1,218 @@
+"""The code fingerprint (ganrepro.fingerprint): blind to edits that cannot change a result, never
+to one that can, and per step (an edit outside a step's import closure leaves its fingerprint).
+
+The step-level tests edit a copy of the package and the schema, which codedeps and fingerprint read
+instead of the real ones (the ``project`` fixture). tests/test_dvc.py runs the same edits through
+Snakemake and DVC on the smoke study.
+"""
+
+import ast
+import json
+import shutil
+import types
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, run, study_env
+from ganrepro import codedeps, config, dvcyaml, fingerprint, pipeline
+
+LOSSES = "src/ganrepro/losses.py"
+HINGE = "F.relu(1 + f)).mean(),\n    g=lambda f: -f.mean(),\n    doc=\"Lim & Ye"  # hinge's D and G
+HINGE_FLIPPED = "F.relu(1 - f)).mean(),\n    g=lambda f: -f.mean(),\n    doc=\"Lim & Ye"
+SCHEMA = "workflow/schemas/params.schema.yaml"
+TRAIN_HELP = 'help="train one GAN run (variant × seed)"'
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, f"{path}: {old!r} occurs {text.count(old)} times"
+    path.write_text(text.replace(old, new))
+
+
+def _clear_caches() -> None:
+    for f in (codedeps._tree, codedeps.direct_imports, codedeps._code_files, fingerprint._module_digest,
+              fingerprint._reads_docstrings, fingerprint._subcommand_fingerprint):
+        f.cache_clear()
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A copy of the package and the params schema, read by codedeps and fingerprint: ``edit`` it,
+    then ``fingerprints()`` gives every step's fingerprint, computed afresh."""
+    package = tmp_path / "src" / "ganrepro"
+    shutil.copytree(codedeps.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    schema = tmp_path / SCHEMA
+    schema.parent.mkdir(parents=True)
+    shutil.copy(ROOT / SCHEMA, schema)
+    monkeypatch.setattr(codedeps, "PACKAGE_DIR", package)
+    monkeypatch.setattr(config, "SCHEMA_PATH", schema)
+    monkeypatch.setattr(codedeps, "EXTERNAL_DATA", {"ganrepro.config": (schema,)})
+    _clear_caches()
+
+    def fingerprints() -> dict[str, str]:
+        _clear_caches()
+        return {name: fingerprint.step_fingerprint(step.cmd) for name, step in pipeline.STEPS.items()}
+
+    yield types.SimpleNamespace(root=tmp_path, fingerprints=fingerprints,
+                                edit=lambda rel, old, new: _replace(tmp_path / rel, old, new))
+    _clear_caches()
+
+
+def _changed(before: dict, after: dict) -> set[str]:
+    return {step for step in before if before[step] != after[step]}
+
+
+# -- the normal form of a module --------------------------------------------------------------------
+
+def test_comments_docstrings_and_formatting_are_not_code():
+    source = (ROOT / LOSSES).read_text()
+    normal = fingerprint.normal_source(source)
+    assert fingerprint.normal_source(source + "\n# a comment\n") == normal
+    assert fingerprint.normal_source(ast.unparse(ast.parse(source))) == normal  # every line reformatted
+    doc = '    """Discriminator loss ``name`` (an entry of LOSSES) to minimise."""'
+    assert fingerprint.normal_source(source.replace(doc, '    """Edited."""')) == normal
+    assert fingerprint.normal_source(source.replace('"""Adversarial losses', '"""Edited', 1)) == normal
+    assert fingerprint.normal_source(source.replace(HINGE, HINGE_FLIPPED)) != normal
+    # a string that is data, not a docstring (the loss's formula, shown in the report) counts
+    assert fingerprint.normal_source(source.replace("Lim & Ye 2017", "Lim 2017")) != normal
+
+
+def test_argparse_help_texts_are_not_code_but_defaults_and_choices_are():
+    cli = (ROOT / "src/ganrepro/cli.py").read_text()
+    normal = fingerprint.normal_source(cli, cli=True)
+    assert fingerprint.normal_source(cli.replace(TRAIN_HELP, 'help="train"'), cli=True) == normal
+    assert fingerprint.normal_source(cli.replace('"help": "the file holds logits: apply softmax first"',
+                                                 '"help": "edited"'), cli=True) == normal
+    assert fingerprint.normal_source(cli.replace('"""One CLI for every step', '"""Edited', 1), cli=True) == normal
+    assert fingerprint.normal_source(cli.replace('{"default": "1,10",', '{"default": "1,5",'), cli=True) != normal
+    assert fingerprint.normal_source(cli.replace('["ilp", "greedy"]', '["ilp"]'), cli=True) != normal
+    # elsewhere, only argparse's own calls lose their help texts: `help=` of another call may be data
+    other = 'p.add_argument("--x", help="{}")\nThing(help="{}")\n'
+    assert fingerprint.normal_source(other.format("a", "b")) == fingerprint.normal_source(other.format("c", "b"))
+    assert fingerprint.normal_source(other.format("a", "b")) != fingerprint.normal_source(other.format("a", "c"))
+
+
+def test_a_module_that_reads_docstrings_keeps_them():
+    """report.claims prints each claim rule's docstring in the report: there a docstring is a result."""
+    assert fingerprint.reads_docstrings(ast.parse("def f(): return RULES[n].__doc__"))
+    assert fingerprint.reads_docstrings(ast.parse("getattr(f, '__doc__')"))
+    assert not fingerprint.reads_docstrings(ast.parse('def f():\n    """Doc."""\n    return 1'))
+    cli = ast.parse((ROOT / "src/ganrepro/cli.py").read_text())
+    assert fingerprint.reads_docstrings(cli)
+    assert not fingerprint.reads_docstrings(fingerprint.without_help(cli, cli=True))  # only argparse's description
+
+
+def test_schema_annotations_and_comments_are_not_code():
+    text = (ROOT / SCHEMA).read_text()
+    normal = lambda t: fingerprint.normal_schema(yaml.safe_load(t))  # noqa: E731
+    assert normal(text.replace("description: Every key the pipeline reads", "description: Edited")) == normal(text)
+    assert normal(text.replace("title: ganrepro params.yaml", "title: edited")) == normal(text)
+    assert normal(text.replace("# models.ARCHITECTURES; absent = dcgan", "# edited")) == normal(text)
+    assert normal(text.replace("stylegan, introvae]}", "stylegan]}", 1)) != normal(text)
+    assert normal(text.replace("positive_int: {type: integer, minimum: 1}", "positive_int: {type: integer, minimum: 2}")) \
+        != normal(text)
+    # annotations go where a schema stands, never from data or from property names
+    schema = {"properties": {"description": {"type": "string", "description": "x"}},
+              "default": {"description": "kept"}, "enum": [{"title": "kept"}]}
+    assert fingerprint.normal_schema(schema) == {"properties": {"description": {"type": "string"}},
+                                                 "default": {"description": "kept"}, "enum": [{"title": "kept"}]}
+
+
+# -- step fingerprints ---------------------------------------------------------------------------------
+
+def test_edits_that_cannot_change_a_result_change_no_fingerprint(project):
+    before = project.fingerprints()
+    losses = project.root / LOSSES
+    losses.write_text(ast.unparse(ast.parse(losses.read_text())) + "\n# a comment\n")  # every line reformatted
+    project.edit(LOSSES, '"""Adversarial losses', '"""Edited. Adversarial losses')
+    project.edit("src/ganrepro/cli.py", TRAIN_HELP, 'help="train a GAN"')
+    project.edit(SCHEMA, "description: Every key the pipeline reads", "description: Each key the pipeline reads")
+    assert project.fingerprints() == before
+    # the report prints docstrings (report.claims): there any docstring of its closure counts, cli's too
+    project.edit("src/ganrepro/cli.py", '"""One CLI for every step', '"""Edited. One CLI for every step')
+    project.edit("src/ganrepro/report/tables.py", '"""The report', '"""Edited. The report')
+    assert _changed(before, project.fingerprints()) == {"report"}
+
+
+def test_a_body_edit_changes_the_fingerprints_of_the_steps_that_run_it_only(project):
+    before = project.fingerprints()
+    project.edit(LOSSES, HINGE, HINGE_FLIPPED)
+    assert _changed(before, project.fingerprints()) == {"train", "bench"}  # the bench times the training step
+
+
+def test_a_template_edit_changes_the_report_only(project):
+    before = project.fingerprints()
+    template = project.root / "src/ganrepro/report/templates/report.md.j2"
+    template.write_text(template.read_text() + "\n")
+    assert _changed(before, project.fingerprints()) == {"report", "provenance"}  # one package: report/
+
+
+def test_a_schema_rule_edit_changes_every_step_that_validates_params(project):
+    before = project.fingerprints()
+    project.edit(SCHEMA, "stylegan, introvae]}", "stylegan]}")
+    readers = {name for name, step in pipeline.STEPS.items() if SCHEMA in codedeps.code_files(step.cmd)}
+    assert "toy" not in readers and "train" in readers
+    assert _changed(before, project.fingerprints()) == readers
+
+
+def test_an_edit_outside_a_steps_closure_leaves_its_fingerprint(project):
+    before = project.fingerprints()
+    tables = project.root / "src/ganrepro/report/tables.py"
+    tables.write_text(tables.read_text() + "\n\ndef _unused():\n    return 1\n")
+    assert _changed(before, project.fingerprints()) == {"report"}
+
+
+def test_cli_counts_as_the_subcommand_runs_it(project):
+    """Another subcommand's function or parser entry is not a step's code; what they share is."""
+    before = project.fingerprints()
+    project.edit("src/ganrepro/cli.py", 'print(f"report: {build_report(', 'print(f"report written: {build_report(')
+    assert _changed(before, project.fingerprints()) == {"report"}
+    project.edit("src/ganrepro/cli.py", "    return parser\n",
+                 '    add("new", cmd_new, out, help="a new subcommand")\n    return parser\n')
+    cli = project.root / "src/ganrepro/cli.py"
+    cli.write_text(cli.read_text() + "\n\ndef cmd_new(args) -> int:\n    return 0\n")
+    assert _changed(before, project.fingerprints()) == {"report"}  # adding a subcommand reruns no step
+    project.edit("src/ganrepro/cli.py", "    allocator.tune()  #", "    allocator.tune()\n    allocator.tune()  #")
+    assert _changed(before, project.fingerprints()) == set(pipeline.STEPS)  # main: every step runs it
+
+
+def test_a_docstring_the_report_prints_is_part_of_its_fingerprint(project):
+    before = project.fingerprints()
+    project.edit("src/ganrepro/report/claims.py", '"""A closed-form value:', '"""A closed-form value (edited):')
+    assert _changed(before, project.fingerprints()) == {"report"}
+
+
+def test_a_fingerprint_covers_the_modules_the_step_may_import():
+    for step in pipeline.STEPS.values():
+        record = fingerprint.record(step.cmd)
+        assert set(record["modules"]) == codedeps.step_modules(step.cmd), step.name
+        assert set(record["data"]) <= set(codedeps.code_files(step.cmd)), step.name
+
+
+# -- the orchestrators --------------------------------------------------------------------------------
+
+def test_code_fingerprints_writes_what_dvc_yaml_and_the_snakefile_use(tmp_path):
+    """One file per DVC step, the fingerprint Snakemake's rule gets as its ``code`` param."""
+    run(["ganrepro", "code-fingerprints", "--out", str(tmp_path / "code")], cwd=tmp_path, env=study_env(ROOT))
+    written = sorted(p.name for p in (tmp_path / "code").iterdir())
+    stage = dvcyaml.code_stage()
+    assert [f"{fingerprint.OUT_DIR}/{name}" for name in written] == sorted(stage["outs"])
+    for step in fingerprint.dvc_steps():
+        record = json.loads((tmp_path / "code" / f"{step.name}.json").read_text())
+        assert record["fingerprint"] == fingerprint.step_fingerprint(step.cmd)
+    assert stage["deps"] == ["src/ganrepro", SCHEMA]
+    dvc_yaml = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert all(fingerprint.fingerprint_file(name) in st["deps"] for name, st in dvc_yaml.items() if name != "code")
+    smk = (ROOT / "workflow/rules/steps.smk").read_text() + (ROOT / "workflow/rules/common.smk").read_text()
+    assert "code=step_code(_step)" in smk and "fingerprint.step_fingerprint(step.cmd)" in smk
+    assert "code_files" not in smk  # no source file is a Snakemake input (its mtime would rerun the job)
+
+
+def test_every_snakemake_profile_keeps_the_params_rerun_trigger():
+    """Snakemake sees a code change only through the param ``code``: a profile without the trigger
+    "params" would leave every job stale after one."""
+    for config_file in (ROOT / "workflow/profiles").glob("*/config.yaml"):
+        triggers = yaml.safe_load(config_file.read_text()).get("rerun-triggers")
+        assert triggers is None or "params" in triggers, config_file
