@@ -70,9 +70,9 @@ def bench_variant(run: dict, channels: int, image_size: int, rounds: int, steps:
                   dev: torch.device, peak_gflops: float) -> dict:
     """Ours vs the reference on random data of the study's shape; rounds alternate which goes first.
 
-    Ours runs in the precision the study's runs resolve to (``precision.resolve``); the other
-    precision is timed too, in one round after the comparison, so the table shows what the choice
-    is worth on this machine (``other_precision``: its it/s over ours)."""
+    Ours runs in the precision the study's runs resolve to (``precision.resolve``); ours in the
+    other precision is timed in the same rounds, so the table shows what the choice is worth on this
+    machine (``other_precision``: its it/s over ours)."""
     from ganrepro.train import Run
 
     gen = torch.Generator().manual_seed(0)
@@ -82,23 +82,29 @@ def bench_variant(run: dict, channels: int, image_size: int, rounds: int, steps:
     def ours(data: torch.Tensor) -> None:  # as the training loop between two log steps
         run_ours.step(data, record=False)
 
-    g, d, q = (m.to(dev) for m in build_models(run, channels, image_size))
-    reference = ReferenceLoop(run, g, d, q, torch.Generator().manual_seed(0), dev)
-    for side in (ours, reference.step):
-        for _ in range(warmup):
-            side(data)
-    times = {"ours": [], "reference": []}
-    for r in range(rounds):
-        order = ("ours", "reference") if r % 2 == 0 else ("reference", "ours")
-        for name in order:
-            times[name].append(_seconds_per_step(ours if name == "ours" else reference.step, data, steps))
-    flops = {"ours": flops_per_step(ours, data), "reference": flops_per_step(reference.step, data)}
-    it_s = {k: 1.0 / statistics.median(v) for k, v in times.items()}
     other = precision.other(run_ours.precision)
     run_other = Run({**run, "precision": other}, 0, channels, image_size, dev)
-    for _ in range(max(1, warmup)):
+
+    def ours_other(data: torch.Tensor) -> None:
         run_other.step(data, record=False)
-    other_it_s = 1.0 / _seconds_per_step(lambda d: run_other.step(d, record=False), data, steps)
+
+    g, d, q = (m.to(dev) for m in build_models(run, channels, image_size))
+    reference = ReferenceLoop(run, g, d, q, torch.Generator().manual_seed(0), dev)
+    sides = {"ours": ours, "reference": reference.step, "other": ours_other}
+    for side in sides.values():
+        for _ in range(max(1, warmup)):
+            side(data)
+    # The other precision can be several times slower (bf16 without native support): fewer steps
+    # a round, but in the same rounds, so that the machine's drift weighs on all three alike.
+    steps_of = {"ours": steps, "reference": steps, "other": max(2, steps // 3)}
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for r in range(rounds):
+        order = ("ours", "reference", "other") if r % 2 == 0 else ("other", "reference", "ours")
+        for name in order:
+            times[name].append(_seconds_per_step(sides[name], data, steps_of[name]))
+    flops = {"ours": flops_per_step(ours, data), "reference": flops_per_step(reference.step, data)}
+    it_s = {k: 1.0 / statistics.median(v) for k, v in times.items() if k != "other"}
+    other_it_s = 1.0 / statistics.median(times["other"])
     return {
         "it_per_s": it_s,
         "ratio": it_s["ours"] / it_s["reference"],
@@ -106,5 +112,5 @@ def bench_variant(run: dict, channels: int, image_size: int, rounds: int, steps:
         "peak_fraction": {k: flops[k] * it_s[k] / (peak_gflops * 1e9) for k in flops} if peak_gflops else None,
         "precision": run_ours.precision, "requested_precision": run.get("precision", precision.AUTO),
         "other_precision": {"precision": other, "it_per_s": other_it_s, "ratio_to_ours": other_it_s / it_s["ours"]},
-        "rounds": rounds, "steps_per_round": steps,
+        "rounds": rounds, "steps_per_round": steps, "other_steps_per_round": steps_of["other"],
     }
