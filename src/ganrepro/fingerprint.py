@@ -38,7 +38,7 @@ from pathlib import Path
 
 import yaml
 
-from ganrepro import atomic, codedeps, config, paths, pipeline
+from ganrepro import atomic, codedeps, config, paths, pipeline, treeshake
 
 VERSION = 1  # of the normal form below: bump it when it changes (every step then reruns once)
 OUT_DIR = paths.CODE_DIR  # the fingerprint files, one per step: results/code/<step>.json
@@ -230,6 +230,54 @@ def fingerprint_file(step: str) -> str:
     return f"{OUT_DIR}/{step}.json"
 
 
+# -- train jobs: one fingerprint per variant (ganrepro.treeshake) --------------------------------------
+
+TRAIN = treeshake.TRAIN
+TRAIN_DIR = f"{OUT_DIR}/{TRAIN}"  # results/code/train/<variant>.json, one per variant of the study
+
+
+def run_parts(run: dict) -> dict[str, str]:
+    """Like ``parts``, for a train job of ``run``'s options: each module its tree-shaken code loads,
+    with the sha256 of the normal form of its kept statements, and the data files they read."""
+    return dict(_run_parts(treeshake.run_key(run)))
+
+
+@functools.cache
+def _run_parts(key: tuple) -> tuple[tuple[str, str], ...]:
+    shaker = treeshake.shake(treeshake.run_of(key))
+    keep_docstrings = any(_reads_docstrings(m) for m in shaker.loaded)
+    out = {m: hashlib.sha256(normal_form(ast.Module(body=shaker.normal_body(m), type_ignores=[]),
+                                         keep_docstrings).encode()).hexdigest() for m in sorted(shaker.loaded)}
+    out.update({codedeps.project_path(p): hashlib.sha256(normal_data(p)).hexdigest()
+                for p in sorted(codedeps._data_files(shaker.loaded))})
+    return tuple(sorted(out.items()))
+
+
+def run_fingerprint(run: dict) -> str:
+    """The code fingerprint of a train job of ``run``'s options (``config.resolve_variant``): the
+    train step's closure without the mechanisms the run never looks up (``ganrepro.treeshake``)."""
+    text = json.dumps({"version": VERSION, "grain": "mechanism", "parts": run_parts(run)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def variant_fingerprint(cfg: dict, variant: str) -> str:
+    """The code fingerprint of variant ``variant``'s train jobs (Snakemake's param ``code`` of rule train)."""
+    return run_fingerprint(config.resolve_variant(cfg, variant))
+
+
+def variant_file(variant: str) -> str:
+    """Where ``ganrepro code-fingerprints`` writes a variant's train fingerprint (DVC's train stage reads it)."""
+    return f"{TRAIN_DIR}/{variant}.json"
+
+
+def variant_record(cfg: dict, variant: str) -> dict:
+    """A variant's train fingerprint file: the fingerprint, and the modules and files it covers."""
+    parts_ = run_parts(config.resolve_variant(cfg, variant))
+    modules = sorted(m for m in parts_ if "/" not in m)  # data files are paths
+    return {"step": TRAIN, "variant": variant, "fingerprint": variant_fingerprint(cfg, variant),
+            "modules": modules, "data": sorted(set(parts_) - set(modules)), "version": VERSION}
+
+
 def record(cmd: str) -> dict:
     """A step's fingerprint file: the fingerprint, and the modules and files it covers."""
     modules = codedeps.step_modules(cmd)
@@ -237,13 +285,19 @@ def record(cmd: str) -> dict:
             "data": codedeps.data_files(modules), "version": VERSION}
 
 
-def write(out_dir: Path) -> dict[str, Path]:
-    """Write every DVC step's fingerprint file into ``out_dir`` (``ganrepro code-fingerprints``)."""
+def write(out_dir: Path, cfg: dict | None = None) -> dict[str, Path]:
+    """Write every DVC step's fingerprint file into ``out_dir`` (``ganrepro code-fingerprints``), and
+    with ``cfg`` one train fingerprint per variant of its study into ``out_dir/train/``."""
     written = {}
     for step in dvc_steps():
         path = Path(out_dir) / Path(fingerprint_file(step.name)).name
         atomic.write_json(path, {"step": step.name, **record(step.cmd)})
         written[step.name] = path
+    for variant in (cfg or {}).get("study", {}).get("variants", ()):
+        path = Path(out_dir) / TRAIN / f"{variant}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(path, variant_record(cfg, variant))
+        written[f"{TRAIN}/{variant}"] = path
     return written
 
 
