@@ -86,7 +86,8 @@ class _StripHelp(ast.NodeTransformer):
         return node
 
 
-def _strip_docstrings(tree: ast.Module) -> None:
+def strip_docstrings(tree: ast.AST) -> None:
+    """Remove the docstrings of ``tree`` and of every class and function in it, in place."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             body = node.body
@@ -111,7 +112,7 @@ def without_help(tree: ast.Module, cli: bool = False) -> ast.Module:
 def normal_form(tree: ast.Module, keep_docstrings: bool = False) -> str:
     """A module's normal form (help texts already removed): its AST without docstrings, as text."""
     if not keep_docstrings:
-        _strip_docstrings(tree)
+        strip_docstrings(tree)
     return ast.dump(tree, include_attributes=False)
 
 
@@ -246,8 +247,8 @@ def run_parts(run: dict) -> dict[str, str]:
 def _run_parts(key: tuple) -> tuple[tuple[str, str], ...]:
     shaker = treeshake.shake(treeshake.run_of(key))
     keep_docstrings = any(_reads_docstrings(m) for m in shaker.loaded)
-    out = {m: hashlib.sha256(normal_form(ast.Module(body=shaker.normal_body(m), type_ignores=[]),
-                                         keep_docstrings).encode()).hexdigest() for m in sorted(shaker.loaded)}
+    out = {m: hashlib.sha256("\n".join(shaker.normal_texts(m, keep_docstrings)).encode()).hexdigest()
+           for m in sorted(shaker.loaded)}
     out.update({codedeps.project_path(p): hashlib.sha256(normal_data(p)).hexdigest()
                 for p in sorted(codedeps._data_files(shaker.loaded))})
     return tuple(sorted(out.items()))

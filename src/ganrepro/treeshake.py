@@ -80,6 +80,7 @@ class Module:
     registries: dict[str, str] = field(default_factory=dict)  # name → kind (R = Registry("kind"))
     dynamic: bool = False  # a name of DYNAMIC_NAMES or a star import: keep all of it
     star_imports: set[str] = field(default_factory=set)
+    texts: dict[tuple[int, bool], str] = field(default_factory=dict)  # statement i's normal form
 
 
 def _bound(node: ast.stmt) -> set[str]:
@@ -193,6 +194,17 @@ class Shaker:
     def __init__(self, run: dict, subcommand: str = TRAIN):
         self.run = run
         self.subcommand = subcommand
+        static = _static(subcommand)  # what does not depend on the run: shared, with its caches
+        self.closure, self.mods, self.registry_of = static.closure, static.mods, static.registry_of
+        self.escaped, self.constant_keys = static.escaped, static.constant_keys
+        self._refs_cache, self._effect_cache, self._reg_cache = static._refs_cache, static._effect_cache, static._reg_cache
+        self.loaded: set[str] = set()
+        self.kept: dict[str, set[int]] = {n: set() for n in self.mods}
+        self.kept_aliases: set[tuple[str, int, str]] = set()
+        self._shake()
+
+    def _static_init(self, subcommand: str) -> None:
+        self.subcommand = subcommand
         self.closure = sorted(codedeps.step_modules(f"{codedeps.PACKAGE} {subcommand}"))
         self.mods = {n: module(n, subcommand) for n in self.closure}
         self.registry_of = {}  # (module, name) of a registry → kind
@@ -201,13 +213,10 @@ class Shaker:
                 self.registry_of[(n, r)] = kind
         self.escaped: set[tuple[str, str]] = set()
         self.constant_keys: dict[tuple[str, str], set[str]] = {}
-        self._scan_registry_uses()
-        self.loaded: set[str] = set()
-        self.kept: dict[str, set[int]] = {n: set() for n in self.mods}
         self._refs_cache: dict[tuple, set[tuple[str, str]]] = {}
         self._effect_cache: dict[str, bool] = {}
-        self.kept_aliases: set[tuple[str, int, str]] = set()
-        self._shake()
+        self._reg_cache: dict[tuple[str, int], tuple | None] = {}
+        self._scan_registry_uses()
 
     # -- registries --------------------------------------------------------------------------------
     def resolve_name(self, mod: str, name: str, seen=None) -> set[tuple[str, str]]:
@@ -283,6 +292,12 @@ class Shaker:
     def registration(self, mod: str, st: ast.stmt) -> tuple[set[tuple[str, str]], str] | None:
         """(registries, entry name) if ``st`` registers one entry: ``R.register("x", …)`` or a def or
         class decorated ``@R.register("x")`` (its only decorator that registers)."""
+        key = (mod, id(st))
+        if key not in self._reg_cache:
+            self._reg_cache[key] = self._registration(mod, st)
+        return self._reg_cache[key]
+
+    def _registration(self, mod: str, st: ast.stmt) -> tuple[set[tuple[str, str]], str] | None:
         calls = [st.value] if isinstance(st, ast.Expr) else \
             st.decorator_list if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else []
         found = []
@@ -460,18 +475,20 @@ class Shaker:
         """Each loaded module's kept top-level statements, in source order (the tree's own nodes)."""
         return {mod: [self.mods[mod].body[i] for i in sorted(self.kept[mod])] for mod in sorted(self.loaded)}
 
-    def normal_body(self, mod: str) -> list[ast.stmt]:
-        """A module's kept statements as its normal form has them: copies, an import with the names
+    def normal_texts(self, mod: str, keep_docstrings: bool) -> list[str]:
+        """A module's kept statements in normal form (``fingerprint.normal_form``'s rules: no
+        docstrings unless ``keep_docstrings``, no positions), one text each; an import with the names
         kept only (a new name in ``from ganrepro.models import dcgan, …`` is not a dcgan run's code)."""
         out = []
         for i in sorted(self.kept[mod]):
-            st = copy.deepcopy(self.mods[mod].body[i])
+            st = self.mods[mod].body[i]
             if isinstance(st, ast.Import | ast.ImportFrom) and not any(a.name == "*" for a in st.names):
-                st.names = [a for a in st.names
-                            if (mod, i, a.asname or (a.name if isinstance(st, ast.ImportFrom) else a.name.split(".")[0]))
-                            in self.kept_aliases]
-            out.append(st)
-        return out
+                st = copy.copy(st)
+                st.names = [a for a in st.names if (mod, i, _alias_name(st, a)) in self.kept_aliases]
+                out.append(ast.dump(st, include_attributes=False))
+            else:
+                out.append(_statement_text(self.mods[mod], i, keep_docstrings))
+        return [t for t in out if t]
 
     def kept_lines(self) -> dict[str, list[tuple[int, int]]]:
         """Each loaded module's kept statements as line ranges (first decorator to last line), by file."""
@@ -481,6 +498,28 @@ class Shaker:
             out[path] = [(min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", [])]), s.end_lineno)
                          for s in stmts]
         return out
+
+
+def _alias_name(st: ast.Import | ast.ImportFrom, a: ast.alias) -> str:
+    return a.asname or (a.name if isinstance(st, ast.ImportFrom) else a.name.split(".")[0])
+
+
+def _statement_text(m: Module, i: int, keep_docstrings: bool) -> str:
+    """Statement i of ``m`` in normal form ("" for the module's docstring, unless kept)."""
+    key = (i, keep_docstrings)
+    if key not in m.texts:
+        from ganrepro import fingerprint
+
+        st = m.body[i]
+        if i == 0 and isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant) \
+                and isinstance(st.value.value, str) and not keep_docstrings:
+            m.texts[key] = ""
+        else:
+            st = copy.deepcopy(st)
+            if not keep_docstrings:
+                fingerprint.strip_docstrings(st)
+            m.texts[key] = ast.dump(st, include_attributes=False)
+    return m.texts[key]
 
 
 def _innermost(node: ast.AST) -> ast.AST:
@@ -497,6 +536,13 @@ def run_key(run: dict) -> tuple:
 
 def run_of(key: tuple) -> dict:
     return {o: list(v) if isinstance(v, tuple) else v for o, v in key}
+
+
+@functools.cache
+def _static(subcommand: str) -> Shaker:
+    static = Shaker.__new__(Shaker)
+    static._static_init(subcommand)
+    return static
 
 
 def shake(run: dict, subcommand: str = TRAIN) -> Shaker:
