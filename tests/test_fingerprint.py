@@ -195,19 +195,32 @@ def test_a_fingerprint_covers_the_modules_the_step_may_import():
 # -- the orchestrators --------------------------------------------------------------------------------
 
 def test_code_fingerprints_writes_what_dvc_yaml_and_the_snakefile_use(tmp_path):
-    """One file per DVC step, the fingerprint Snakemake's rule gets as its ``code`` param."""
-    run(["ganrepro", "code-fingerprints", "--out", str(tmp_path / "code")], cwd=tmp_path, env=study_env(ROOT))
+    """One file per DVC step, the fingerprint Snakemake's rule gets as its ``code`` param; one per
+    variant of the study for the train jobs (``train/<variant>.json``), the value of the train rule's
+    ``code`` for that variant."""
+    shutil.copy(SMOKE_PARAMS, tmp_path / "params.yaml")
+    run(["ganrepro", "code-fingerprints", "--params", "params.yaml", "--out", str(tmp_path / "code")],
+        cwd=tmp_path, env=study_env(ROOT))
     written = sorted(p.name for p in (tmp_path / "code").iterdir())
     stage = dvcyaml.code_stage()
     assert [f"{fingerprint.OUT_DIR}/{name}" for name in written] == sorted(stage["outs"])
     for step in fingerprint.dvc_steps():
         record = json.loads((tmp_path / "code" / f"{step.name}.json").read_text())
         assert record["fingerprint"] == fingerprint.step_fingerprint(step.cmd)
-    assert stage["deps"] == ["src/ganrepro", SCHEMA]
+    cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
+    variants = sorted(p.name for p in (tmp_path / "code" / "train").iterdir())
+    assert variants == sorted(f"{v}.json" for v in cfg["study"]["variants"])
+    for v in cfg["study"]["variants"]:
+        record = json.loads((tmp_path / "code" / "train" / f"{v}.json").read_text())
+        assert record["fingerprint"] == fingerprint.variant_fingerprint(cfg, v)
+        assert set(record["modules"]) < set(fingerprint.record(pipeline.STEPS["train"].cmd)["modules"])
+    assert stage["deps"] == ["src/ganrepro", SCHEMA] and stage["params"] == dvcyaml.CODE_PARAMS
     dvc_yaml = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    assert all(fingerprint.fingerprint_file(name) in st["deps"] for name, st in dvc_yaml.items() if name != "code")
+    assert all(dvcyaml.code_dep(pipeline.STEPS[name]) in st["deps"] for name, st in dvc_yaml.items() if name != "code")
+    assert "results/code/train/${item.variant}.json" in dvc_yaml["train"]["deps"]
     smk = (ROOT / "workflow/rules/steps.smk").read_text() + (ROOT / "workflow/rules/common.smk").read_text()
     assert "code=step_code(_step)" in smk and "fingerprint.step_fingerprint(step.cmd)" in smk
+    assert "fingerprint.variant_fingerprint(CFG, wildcards.variant)" in smk
     assert "code_files" not in smk  # no source file is a Snakemake input (its mtime would rerun the job)
 
 
