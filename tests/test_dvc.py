@@ -5,9 +5,10 @@ DVC in two clones of one git repository, committed the DVC run's dvc.lock and pu
 the project's default remote (a directory beside the clones). From there:
 
 1. code-aware reruns: changing what a loss computes reruns the training jobs of the variants that
-   use it and what follows (ganrepro.treeshake), the report code only the report, a module no step imports nothing; an edit that cannot
-   change a result (a docstring, a comment, a help text, a schema description) nothing; Snakemake
-   and DVC plan the same jobs (ganrepro.fingerprint: Snakemake's param `code`, DVC's stage `code`);
+   use it and what follows (ganrepro.treeshake), the report code only the report, a module no step
+   imports nothing; an edit that cannot change a result (a docstring, a comment, a help text, a
+   schema description) nothing; Snakemake and DVC plan the same jobs (ganrepro.fingerprint:
+   Snakemake's param `code`, DVC's stage `code`);
 3. a fresh clone + ``dvc pull`` restores everything; DVC and (after ``snakemake --touch``)
    Snakemake both have nothing to do.
 (2, 4 and 5, Snakemake first then DVC, a parameter change, going back and experiments, are

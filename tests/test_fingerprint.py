@@ -334,3 +334,19 @@ def test_the_default_entries_are_the_codes(monkeypatch):
     from ganrepro import models, trainers
 
     assert treeshake.OPTION_DEFAULTS == {"architecture": models.DEFAULT_ARCHITECTURE, "trainer": trainers.DEFAULT_TRAINER}
+
+
+def test_a_module_that_registers_a_used_entry_is_kept_even_if_nothing_refers_to_it(project):
+    """An entry registered where nothing else is used (a norm registered in models/stylegan.py): the
+    import that runs the registration is the run's code, and so is the registration."""
+    project.edit(STYLEGAN, "\nclass MappingNetwork(",
+                 '\nNORMS.register("pixel_test", lambda c: nn.Identity())\n\n\nclass MappingNetwork(')
+    project.edit(STYLEGAN, "from ganrepro.models.layers import FeatureHeadD\n",
+                 "from ganrepro.models.layers import NORMS, FeatureHeadD\n")
+    _clear_caches()
+    cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
+    run = config.resolve_variant(cfg, "dcgan")
+    assert "ganrepro.models.stylegan" not in treeshake.shake(run).loaded
+    kept = treeshake.shake({**run, "d_norm": "pixel_test"}).kept_statements()
+    assert any("pixel_test" in ast.unparse(s) for s in kept["ganrepro.models.stylegan"])
+    assert "class MappingNetwork" not in "".join(ast.unparse(s) for s in kept["ganrepro.models.stylegan"])

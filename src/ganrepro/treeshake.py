@@ -16,9 +16,10 @@ train step's import closure (``codedeps``) without the mechanisms it never looks
    entries' registrations are left out unless kept by 2. — but what they CALL while the module is
    imported (decorators, default values, base classes, class bodies, a registration's arguments
    outside lambdas) is kept (a side effect at import time is never left out);
-4. a module is loaded when a kept statement imports it (or a submodule of it); an ``import`` of a
-   module whose top level has a non-definition statement (its own or of what it imports) is a
-   root itself;
+4. a module is loaded when a kept statement imports it (or a submodule of it); an ``import`` left
+   out still runs, so one that loads (directly or through its own imports) a module with a
+   non-definition top-level statement, or with a registration of an entry the run uses, is kept
+   when nothing kept loads that module;
 5. conservative exits, module by module: ``globals``/``vars``/``locals``/``eval``/``exec``/
    ``__import__``/``import_module`` anywhere in a module, or a star import of it, keep all of it;
    ``__all__`` keeps the names it lists; a registry used other than by ``R[key]`` and
@@ -355,6 +356,14 @@ class Shaker:
                 for st in m.body)
         return self._effect_cache[mod]
 
+    def _registers_used(self, mod: str) -> bool:
+        """Whether ``mod`` registers an entry the run may look up (``NORMS.register("x", …)`` in an
+        architecture's module: importing it is what makes "x" known, even if nothing else it defines
+        is referred to)."""
+        m = self.mods.get(mod)
+        return m is not None and any(self.registration(mod, st) is not None and not self._droppable(mod, i)
+                                     for i, st in enumerate(m.body))
+
     def refs(self, mod: str, i: int, import_time_only: bool = False) -> set[tuple[str, str]]:
         """What statement i of ``mod`` refers to, as (module, name); name ``*``: all of the module,
         ``""``: the module loaded only. ``import_time_only``: what it calls while the module is imported."""
@@ -425,10 +434,14 @@ class Shaker:
             # kept statement loads, keep it (and go on).
             for mod in sorted(self.loaded):
                 for i, st in enumerate(self.mods[mod].body):
-                    if isinstance(st, ast.Import | ast.ImportFrom) and i not in self.kept[mod]:
-                        loads = codedeps.closure(self._imported(mod, st), functions=False)
-                        if any(self._effectful(t) and t not in self.loaded for t in loads):
-                            todo.extend(self._keep(mod, i))
+                    if not isinstance(st, ast.Import | ast.ImportFrom):
+                        continue
+                    for name in sorted(_bound(st)):  # each name it binds: the modules that name loads
+                        if (mod, i, name) in self.kept_aliases:
+                            continue
+                        loads = codedeps.closure({t for t, _ in self._alias_refs(mod, st, name)}, functions=False)
+                        if any((self._effectful(t) or self._registers_used(t)) and t not in self.loaded for t in loads):
+                            todo.extend(self._keep(mod, i, name))
 
     def _fixpoint(self, todo: list[tuple[str, str]]) -> None:
         while todo:
