@@ -20,10 +20,14 @@ cannot change a result changes nothing, and any other edit changes the fingerpri
   ``enum``, ``const`` or ``default``: those are data), dumped as canonical JSON;
 - other package data (``report/templates/*.j2``): bytes.
 
-``fingerprint(modules)`` takes any set of modules, so a job's set can later be narrower than its
-step's (a train job needs only its variant's loss and architecture). Both orchestrators use it:
-Snakemake passes ``step_fingerprint`` to each rule as a param (its rerun trigger "params"), DVC
-depends on the files ``ganrepro code-fingerprints`` writes (one per step, ``write``). Nothing here
+``fingerprint(modules)`` takes any set of modules. A train job's is narrower than its step's, at
+the grain of statements: ``variant_fingerprint`` hashes the same normal form of what
+``ganrepro.treeshake`` keeps of the train step for that variant (the registry entries its options
+name and what they reach; not the other losses, architectures, trainers, extensions). Both
+orchestrators use them: Snakemake passes ``step_fingerprint`` to each rule as a param (its rerun
+trigger "params"), rule train ``variant_fingerprint`` of the job's variant; DVC depends on the files
+``ganrepro code-fingerprints`` writes (one per step, and ``train/<variant>.json`` per variant of
+the study, ``write``). Nothing here
 is imported by a step (only by the CLI's own ``code-fingerprints``), so editing it reruns nothing
 but that command.
 """
