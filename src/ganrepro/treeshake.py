@@ -21,7 +21,8 @@ train step's import closure (``codedeps``) without the mechanisms it never looks
    non-definition top-level statement, or with a registration of an entry the run uses, is kept
    when nothing kept loads that module;
 5. conservative exits, module by module: ``globals``/``vars``/``locals``/``eval``/``exec``/
-   ``__import__``/``import_module`` anywhere in a module, or a star import of it, keep all of it;
+   ``__import__``/``import_module``/``sys.modules`` anywhere in a module, or a star import in it,
+   keep all of it (a star import also all of the module it reads);
    ``__all__`` keeps the names it lists; a registry used other than by ``R[key]`` and
    ``R.register(…)`` (iterated, ``in``, ``names()``, passed on), or of a kind not in
    ``REGISTRY_OPTIONS``, keeps all its entries; ``R["constant"]`` keeps that entry.
@@ -141,8 +142,9 @@ def module(name: str, subcommand: str = TRAIN) -> Module:
                     m.from_names.setdefault(a.asname or a.name, set()).add((base, a.name))
         elif isinstance(node, ast.Name) and node.id in DYNAMIC_NAMES:
             m.dynamic = True
-        elif isinstance(node, ast.Attribute) and node.attr == "import_module":
-            m.dynamic = True
+        elif isinstance(node, ast.Attribute) and (node.attr == "import_module" or (
+                node.attr == "modules" and isinstance(node.value, ast.Name) and node.value.id == "sys")):
+            m.dynamic = True  # importlib.import_module, sys.modules[…]: a module reached by name
     return m
 
 
@@ -169,13 +171,9 @@ def _through_module(mod: str, attrs: list[str]) -> tuple[str, str]:
     return mod, "*"
 
 
-def _deferred(node: ast.AST) -> bool:
-    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
-
-
 def _import_time_nodes(st: ast.stmt):
-    """The nodes of a top-level statement that run when the module is imported (not function or
-    lambda bodies; a def's decorators, defaults and annotations do run)."""
+    """The nodes of a top-level statement that run when the module is imported: not function or
+    lambda bodies (a def's decorators and default values do run, and a class body)."""
     todo = [st]
     while todo:
         node = todo.pop()
