@@ -330,7 +330,7 @@ def test_a_mechanism_reached_other_than_by_its_name_keeps_the_others(project, es
     assert _changed(before, _variant_fingerprints()) == set(before)
 
 
-def test_the_default_entries_are_the_codes(monkeypatch):
+def test_the_default_entries_are_the_codes():
     from ganrepro import models, trainers
 
     assert treeshake.OPTION_DEFAULTS == {"architecture": models.DEFAULT_ARCHITECTURE, "trainer": trainers.DEFAULT_TRAINER}
