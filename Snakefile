@@ -30,3 +30,4 @@ rule all:
     input:
         P.final_targets(CFG),
         CODE_FILES,
+        fingerprint.TRAIN_DIR,  # each variant's train fingerprint (rule code): requested, or never made

@@ -7,6 +7,11 @@ exactly the declared modules and files), and everything the static reading says 
 for certain must really be imported (else the reading is wrong); the only declared modules a step
 may leave unimported are those that a library module imports inside a function (``evaluate``
 imports ``gaming`` inside ``game()``, which the score step does not call).
+
+A train job's fingerprint hashes less: the part of the train step's declared modules that its
+variant's mechanisms reach (ganrepro.treeshake; a dcgan job imports ``models.stylegan`` but runs
+none of it). That part is checked against what each variant runs, function by function, in
+tests/test_treeshake.py; the declared list here stays the step's (the bench's, and the bound).
 """
 
 import ast
@@ -91,3 +96,11 @@ def test_declared_source_is_what_the_step_imports_and_reads(observed, step):
         # the other way round.
         assert read <= set(codedeps.data_files(imported)), step
         assert set(codedeps.data_files(imported)) <= set(codedeps.code_files(cmd))
+
+
+def test_a_train_jobs_modules_are_some_of_the_steps(smoke_params):
+    """What a variant's train fingerprint covers lies inside the train step's declared closure."""
+    declared = codedeps.step_modules(pipeline.STEPS["train"].cmd)
+    for variant in smoke_params["study"]["variants"]:
+        covered = set(fingerprint.variant_record(smoke_params, variant)["modules"])
+        assert codedeps.CLI in covered and "ganrepro.train" in covered and covered < declared, variant

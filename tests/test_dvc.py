@@ -4,10 +4,11 @@ The session fixture ``pipelines`` (conftest.py) ran the smoke study through Snak
 DVC in two clones of one git repository, committed the DVC run's dvc.lock and pushed its outputs to
 the project's default remote (a directory beside the clones). From there:
 
-1. code-aware reruns: changing what the loss code computes reruns every training job and what
-   follows, the report code only the report, a module no step imports nothing; an edit that cannot
-   change a result (a docstring, a comment, a help text, a schema description) nothing; Snakemake
-   and DVC plan the same jobs (ganrepro.fingerprint: Snakemake's param `code`, DVC's stage `code`);
+1. code-aware reruns: changing what a loss computes reruns the training jobs of the variants that
+   use it and what follows (ganrepro.treeshake), the report code only the report, a module no step
+   imports nothing; an edit that cannot change a result (a docstring, a comment, a help text, a
+   schema description) nothing; Snakemake and DVC plan the same jobs (ganrepro.fingerprint:
+   Snakemake's param `code`, DVC's stage `code`);
 3. a fresh clone + ``dvc pull`` restores everything; DVC and (after ``snakemake --touch``)
    Snakemake both have nothing to do.
 (2, 4 and 5, Snakemake first then DVC, a parameter change, going back and experiments, are
@@ -25,6 +26,7 @@ import pytest
 from conftest import clone
 from dvcstudy import after_training, dvc, dvc_plan_after_code, ran, snakemake, snakemake_plan, tracked_files
 from ganrepro import codedeps, pipeline
+from ganrepro.config import resolve_variant
 
 pytestmark = pytest.mark.slow
 
@@ -156,16 +158,21 @@ def test_an_edit_that_cannot_change_a_result_reruns_nothing(code_edits, name):
     assert edit["undone"] == "Data and pipelines are up to date."
 
 
-def test_changing_the_loss_code_reruns_every_training_job_and_what_follows(study, code_edits):
+def test_changing_a_loss_reruns_the_training_jobs_of_its_variants_and_what_follows(study, code_edits):
+    """A train job's code is its variant's (ganrepro.treeshake): the hinge loss's body is sngan's code,
+    not dcgan's, wgan_gp's or pggan's."""
     edit = code_edits["hinge"]
-    trained = set().union(*(after_training(v, s, study["cfg"]) for v, s in study["runs"]))
-    # the bench times the training step; Snakemake's job `code` rewrites the fingerprint files
+    hinge = {(v, s) for v, s in study["runs"] if resolve_variant(study["cfg"], v)["loss"] == "hinge"}
+    assert hinge and len(hinge) < len(study["runs"])
+    trained = set().union(*(after_training(v, s, study["cfg"]) for v, s in hinge))
+    # the bench times the training step (the whole step); Snakemake's job `code` rewrites the fingerprint files
     assert edit["snakemake"] == trained | {"report", "bench", "code"}
     assert _code_stage_only(edit["dvc"]["before"], "src/ganrepro")
     changed = edit["dvc"]["changed"]
-    assert set(changed) == {f"train@{v}-{s}" for v, s in study["runs"]} | {"bench"}
-    assert all(why == [{"changed deps": {f"results/code/{name.split('@')[0]}.json": "modified"}}]
-               for name, why in changed.items())
+    assert set(changed) == {f"train@{v}-{s}" for v, s in hinge} | {"bench"}
+    code_file = lambda name: (f"results/code/train/{name.split('@')[1].rsplit('-', 1)[0]}.json"  # noqa: E731
+                              if name.startswith("train@") else f"results/code/{name}.json")
+    assert all(why == [{"changed deps": {code_file(name): "modified"}}] for name, why in changed.items())
     assert edit["dvc"]["plan"] | {"code"} == edit["snakemake"]  # DVC's graph from those stages = Snakemake's plan
     assert edit["undone"] == "Data and pipelines are up to date."  # the edit undone: nothing to run
 

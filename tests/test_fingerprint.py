@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, run, study_env
-from ganrepro import codedeps, config, dvcyaml, fingerprint, pipeline
+from conftest import ROOT, SMOKE_PARAMS, run, study_env
+from ganrepro import codedeps, config, dvcyaml, fingerprint, pipeline, treeshake
 
 LOSSES = "src/ganrepro/losses.py"
 HINGE = "F.relu(1 + f)).mean(),\n    g=lambda f: -f.mean(),\n    doc=\"Lim & Ye"  # hinge's D and G
@@ -33,7 +33,8 @@ def _replace(path: Path, old: str, new: str) -> None:
 
 def _clear_caches() -> None:
     for f in (codedeps._tree, codedeps.direct_imports, codedeps._code_files, fingerprint._module_digest,
-              fingerprint._reads_docstrings, fingerprint._subcommand_fingerprint):
+              fingerprint._reads_docstrings, fingerprint._subcommand_fingerprint, fingerprint._run_parts,
+              treeshake.module, treeshake._static):
         f.cache_clear()
 
 
@@ -194,19 +195,32 @@ def test_a_fingerprint_covers_the_modules_the_step_may_import():
 # -- the orchestrators --------------------------------------------------------------------------------
 
 def test_code_fingerprints_writes_what_dvc_yaml_and_the_snakefile_use(tmp_path):
-    """One file per DVC step, the fingerprint Snakemake's rule gets as its ``code`` param."""
-    run(["ganrepro", "code-fingerprints", "--out", str(tmp_path / "code")], cwd=tmp_path, env=study_env(ROOT))
+    """One file per DVC step, the fingerprint Snakemake's rule gets as its ``code`` param; one per
+    variant of the study for the train jobs (``train/<variant>.json``), the value of the train rule's
+    ``code`` for that variant."""
+    shutil.copy(SMOKE_PARAMS, tmp_path / "params.yaml")
+    run(["ganrepro", "code-fingerprints", "--params", "params.yaml", "--out", str(tmp_path / "code")],
+        cwd=tmp_path, env=study_env(ROOT))
     written = sorted(p.name for p in (tmp_path / "code").iterdir())
     stage = dvcyaml.code_stage()
     assert [f"{fingerprint.OUT_DIR}/{name}" for name in written] == sorted(stage["outs"])
     for step in fingerprint.dvc_steps():
         record = json.loads((tmp_path / "code" / f"{step.name}.json").read_text())
         assert record["fingerprint"] == fingerprint.step_fingerprint(step.cmd)
-    assert stage["deps"] == ["src/ganrepro", SCHEMA]
+    cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
+    variants = sorted(p.name for p in (tmp_path / "code" / "train").iterdir())
+    assert variants == sorted(f"{v}.json" for v in cfg["study"]["variants"])
+    for v in cfg["study"]["variants"]:
+        record = json.loads((tmp_path / "code" / "train" / f"{v}.json").read_text())
+        assert record["fingerprint"] == fingerprint.variant_fingerprint(cfg, v)
+        assert set(record["modules"]) < set(fingerprint.record(pipeline.STEPS["train"].cmd)["modules"])
+    assert stage["deps"] == ["src/ganrepro", SCHEMA] and stage["params"] == dvcyaml.CODE_PARAMS
     dvc_yaml = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    assert all(fingerprint.fingerprint_file(name) in st["deps"] for name, st in dvc_yaml.items() if name != "code")
+    assert all(dvcyaml.code_dep(pipeline.STEPS[name]) in st["deps"] for name, st in dvc_yaml.items() if name != "code")
+    assert "results/code/train/${item.variant}.json" in dvc_yaml["train"]["deps"]
     smk = (ROOT / "workflow/rules/steps.smk").read_text() + (ROOT / "workflow/rules/common.smk").read_text()
     assert "code=step_code(_step)" in smk and "fingerprint.step_fingerprint(step.cmd)" in smk
+    assert "fingerprint.variant_fingerprint(CFG, wildcards.variant)" in smk
     assert "code_files" not in smk  # no source file is a Snakemake input (its mtime would rerun the job)
 
 
@@ -216,3 +230,123 @@ def test_every_snakemake_profile_keeps_the_params_rerun_trigger():
     for config_file in (ROOT / "workflow/profiles").glob("*/config.yaml"):
         triggers = yaml.safe_load(config_file.read_text()).get("rerun-triggers")
         assert triggers is None or "params" in triggers, config_file
+
+
+# -- train jobs: one fingerprint per variant, at mechanism grain (ganrepro.treeshake) ------------------
+
+STUDIES = {"smoke": SMOKE_PARAMS, "default": ROOT / "params.yaml"}
+STYLEGAN = "src/ganrepro/models/stylegan.py"
+STYLEGAN_BODY = "        h = pixel_norm(latent)\n"  # MappingNetwork.forward
+TRAIN_LOOP = "        for _ in range(self.run[\"n_critic\"]):\n            d = self.d_step(data, record)\n"
+NEW_LOSS = ('\n\ndef _d_new(r, f):\n    return (f - r).mean()\n\n\n'
+            'LOSSES.register("new_loss", AdversarialLoss(d=_d_new, g=lambda f: -f.mean(), doc="a new loss"))\n')
+
+
+def _variant_fingerprints() -> dict[tuple[str, str], str]:
+    """Every variant of the smoke and default studies, by (study, variant): its train fingerprint."""
+    _clear_caches()
+    out = {}
+    for study, path in STUDIES.items():
+        cfg = yaml.safe_load(path.read_text())
+        for v in cfg["study"]["variants"]:
+            out[(study, v)] = fingerprint.variant_fingerprint(cfg, v)
+    return out
+
+
+def _options(option: str, value) -> set[tuple[str, str]]:
+    """The variants whose resolved options have ``option`` = ``value`` (or list it)."""
+    out = set()
+    for study, path in STUDIES.items():
+        cfg = yaml.safe_load(path.read_text())
+        for v in cfg["study"]["variants"]:
+            got = config.resolve_variant(cfg, v).get(option, treeshake.OPTION_DEFAULTS.get(option))
+            if got == value or (isinstance(got, list) and value in got):
+                out.add((study, v))
+    return out
+
+
+def test_editing_a_loss_changes_the_variants_that_use_it_only(project):
+    before = _variant_fingerprints()
+    project.edit(LOSSES, HINGE, HINGE_FLIPPED)
+    hinge = _options("loss", "hinge")
+    assert ("smoke", "sngan") in hinge and ("default", "sngan") in hinge and len(hinge) < len(before)
+    assert _changed(before, _variant_fingerprints()) == hinge
+
+
+def test_editing_an_architecture_changes_its_variants_only(project):
+    before = _variant_fingerprints()
+    project.edit(STYLEGAN, STYLEGAN_BODY, "        h = pixel_norm(latent) * 1.0\n")
+    assert _changed(before, _variant_fingerprints()) == {("smoke", "stylegan")} == _options("architecture", "stylegan")
+
+
+def test_editing_the_shared_training_loop_changes_every_variant(project):
+    before = _variant_fingerprints()
+    project.edit("src/ganrepro/train.py", TRAIN_LOOP, TRAIN_LOOP.replace("d = self.d_step(data, record)",
+                                                                          "d = self.d_step(data, True)"))
+    assert _changed(before, _variant_fingerprints()) == set(before)
+
+
+def test_a_new_mechanism_changes_no_existing_variant(project):
+    before = _variant_fingerprints()
+    losses = project.root / LOSSES
+    losses.write_text(losses.read_text() + NEW_LOSS)
+    assert _changed(before, _variant_fingerprints()) == set()
+
+
+def test_comments_and_docstrings_change_no_variant(project):
+    before = _variant_fingerprints()
+    project.edit(STYLEGAN, '"""G(latent, ψ) = synthesis(styles(latent, ψ));', '"""Edited. G(latent, ψ) = synthesis(')
+    project.edit(LOSSES, '    """Discriminator loss ``name`` (an entry of LOSSES) to minimise."""', '    """Edited."""')
+    train = project.root / "src/ganrepro/train.py"
+    train.write_text(train.read_text() + "\n# a comment\n")
+    assert _changed(before, _variant_fingerprints()) == set()
+
+
+def test_what_the_variants_keep():
+    cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
+    shaker = treeshake.shake(config.resolve_variant(cfg, "dcgan"))
+    assert not shaker.escaped  # every registry of the train step is looked up by key only
+    kept = {m: [ast.unparse(s).split("\n")[0] for s in st] for m, st in shaker.kept_statements().items()}
+    assert "ganrepro.models.stylegan" not in kept and "ganrepro.trainers.introvae" not in kept
+    assert "ganrepro.extensions.ema" not in kept
+    assert any(s.startswith("LOSSES.register('non_saturating'") for s in kept["ganrepro.losses"])
+    assert not any(s.startswith("LOSSES.register('hinge'") for s in kept["ganrepro.losses"])
+    stylegan = treeshake.shake(config.resolve_variant(cfg, "stylegan")).kept_statements()
+    assert {"ganrepro.models.stylegan", "ganrepro.extensions.stylegan", "ganrepro.extensions.ema"} <= set(stylegan)
+
+
+@pytest.mark.parametrize("escape", ["def _names():\n    return list(LOSSES)\n",  # a registry iterated
+                                    "def _known(n):\n    return n in LOSSES\n",
+                                    "def _get(n):\n    return globals()[n]\n",  # names read as strings
+                                    "from ganrepro.losses import *\n"])
+def test_a_mechanism_reached_other_than_by_its_name_keeps_the_others(project, escape):
+    """The conservative exits: a registry used other than by ``R[key]`` keeps all its entries; a
+    module whose names may be read as strings (or star-imported) keeps all its statements."""
+    target = "src/ganrepro/train.py" if escape.startswith("from") else LOSSES
+    path = project.root / target
+    path.write_text(path.read_text() + "\n\n" + escape)
+    before = _variant_fingerprints()
+    project.edit(LOSSES, HINGE, HINGE_FLIPPED)
+    assert _changed(before, _variant_fingerprints()) == set(before)
+
+
+def test_the_default_entries_are_the_codes():
+    from ganrepro import models, trainers
+
+    assert treeshake.OPTION_DEFAULTS == {"architecture": models.DEFAULT_ARCHITECTURE, "trainer": trainers.DEFAULT_TRAINER}
+
+
+def test_a_module_that_registers_a_used_entry_is_kept_even_if_nothing_refers_to_it(project):
+    """An entry registered where nothing else is used (a norm registered in models/stylegan.py): the
+    import that runs the registration is the run's code, and so is the registration."""
+    project.edit(STYLEGAN, "\nclass MappingNetwork(",
+                 '\nNORMS.register("pixel_test", lambda c: nn.Identity())\n\n\nclass MappingNetwork(')
+    project.edit(STYLEGAN, "from ganrepro.models.layers import FeatureHeadD\n",
+                 "from ganrepro.models.layers import NORMS, FeatureHeadD\n")
+    _clear_caches()
+    cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
+    run = config.resolve_variant(cfg, "dcgan")
+    assert "ganrepro.models.stylegan" not in treeshake.shake(run).loaded
+    kept = treeshake.shake({**run, "d_norm": "pixel_test"}).kept_statements()
+    assert any("pixel_test" in ast.unparse(s) for s in kept["ganrepro.models.stylegan"])
+    assert "class MappingNetwork" not in "".join(ast.unparse(s) for s in kept["ganrepro.models.stylegan"])

@@ -90,6 +90,8 @@ def dag_differences(smk: dict, dvc: dict) -> list[str]:
                 diffs.append(f"{key}: inputs {smk[key]['inputs']} (Snakemake), {dvc[key]['inputs']} (DVC)")
             continue
         code = fingerprint.fingerprint_file(key[0])
+        if key[0] == fingerprint.TRAIN:  # a train job: its variant's fingerprint (stage train@<variant>-<seed>)
+            code = fingerprint.variant_file(dvc[key]["name"].split("@")[1].rsplit("-", 1)[0])
         if code not in dvc[key]["inputs"]:
             diffs.append(f"{key} does not depend on its code fingerprint {code} in dvc.yaml")
         inputs = [d for d in dvc[key]["inputs"] if d != code]
@@ -100,7 +102,7 @@ def dag_differences(smk: dict, dvc: dict) -> list[str]:
 def params_differences(cfg: dict, dvc: dict) -> list[str]:
     """Each DVC stage declares the params keys its job declares in the pipeline definition."""
     declared = {(j.step, tuple(sorted(j.outs))): sorted(j.params) for j in pipeline.jobs(cfg)}
-    declared[(dvcyaml.CODE_STAGE, tuple(sorted(dvcyaml.code_stage()["outs"])))] = []  # reads no params
+    declared[(dvcyaml.CODE_STAGE, tuple(sorted(dvcyaml.code_stage()["outs"])))] = sorted(dvcyaml.CODE_PARAMS)
     return [f"{k}: {declared.get(k)} != {v['params']}" for k, v in dvc.items() if declared.get(k) != v["params"]]
 
 
@@ -152,12 +154,14 @@ def test_dag_comparison_detects_a_disagreement(project_copies):
     smk, dvc = project_copies["default"]["smk"], copy.deepcopy(project_copies["default"]["dvc"])
     train = next(k for k in dvc if k[0] == "train")
     dvc[train]["inputs"] = dvc[train]["inputs"] + ["data/other.npz"]
-    dvc[train]["inputs"].remove("results/code/train.json")
+    variant = dvc[train]["name"].split("@")[1].rsplit("-", 1)[0]
+    dvc[train]["inputs"].remove(f"results/code/train/{variant}.json")
     dvc.pop(next(k for k in dvc if k[0] == "toy"))
     diffs = dag_differences(smk, dvc)
     assert any("only in Snakemake" in d and "toy" in d for d in diffs)
     assert any("train" in d and "only in dvc.yaml: data/other.npz" in d for d in diffs)
-    assert any("train" in d and "does not depend on its code fingerprint results/code/train.json" in d for d in diffs)
+    assert any("train" in d and f"does not depend on its code fingerprint results/code/train/{variant}.json" in d
+               for d in diffs)
     assert input_differences(["results/runs/a/seed0/x.json"], ["results/runs"]) == []
     assert input_differences(["results/runsx/a.json"], ["results/runs"]) != []
 

@@ -218,8 +218,11 @@ def cmd_dvc_yaml(args) -> int:
 
 def cmd_code_fingerprints(args) -> int:
     from ganrepro import fingerprint
+    from ganrepro.config import load_params
 
-    for step, path in fingerprint.write(Path(args.out)).items():
+    # With the study's params (if present), also each variant's train fingerprint (train/<variant>.json).
+    cfg = load_params(args.params) if Path(args.params).is_file() else None
+    for step, path in fingerprint.write(Path(args.out), cfg).items():
         print(f"{step}: {path}")
     return 0
 
@@ -298,7 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("dvc-yaml", cmd_dvc_yaml, ("--out", {"default": "dvc.yaml", "help": "path, or - for stdout"}),
         help="write dvc.yaml from the pipeline definition")
     add("code-fingerprints", cmd_code_fingerprints,
-        ("--out", {"required": True, "help": "a directory (results/code): one <step>.json per DVC step"}), params=False,
+        ("--out", {"required": True, "help": "a directory (results/code): one <step>.json per DVC step, "
+                                             "train/<variant>.json per variant of --params"}),
         help="each step's code fingerprint (ganrepro.fingerprint), the files DVC's stages depend on")
     return parser
 

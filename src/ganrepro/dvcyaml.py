@@ -97,7 +97,7 @@ def stage(step: Step, cfg: dict) -> dict:
         out["matrix"] = {w: narrowed[w](cfg) if w in narrowed else _ref(AXES[w].key) if AXES[w].key
                          else AXES[w].values(cfg) for w in looped}
     out["cmd"] = pipeline.command(step, sym, wildcards, PARAMS_FILE)
-    out["deps"] = _deps(step, sym, wildcards) + [fingerprint.fingerprint_file(step.name)]
+    out["deps"] = _deps(step, sym, wildcards) + [code_dep(step)]
     if step.params:
         out["params"] = pipeline.param_keys(step, wildcards, cfg)
     plots = dict(step.plots)
@@ -110,15 +110,29 @@ def stage(step: Step, cfg: dict) -> dict:
 
 
 CODE_STAGE = "code"
+# What the per-variant train fingerprints read of the params: the study's variants and their options
+# (which mechanisms each one uses, ganrepro.treeshake).
+CODE_PARAMS = ["study.variants", "train", "variants"]
+
+
+def code_dep(step: Step) -> str:
+    """The fingerprint file a stage depends on: its step's; a train stage, its variant's
+    (``results/code/train/${item.variant}.json``: the code of the mechanisms that variant uses)."""
+    if step.name == fingerprint.TRAIN:
+        return fingerprint.variant_file(_ref("item.variant"))
+    return fingerprint.fingerprint_file(step.name)
 
 
 def code_stage() -> dict:
-    """The stage that writes every step's code fingerprint file. The files are outputs like any other
-    (in DVC's cache, pushed and pulled): a clone restored by ``dvc pull`` is up to date."""
+    """The stage that writes every step's code fingerprint file, and one per variant of the study for
+    the train stages (the directory ``results/code/train``: a variant added to params.yaml needs no
+    regeneration). The files are outputs like any other (in DVC's cache, pushed and pulled): a clone
+    restored by ``dvc pull`` is up to date."""
     return {
-        "cmd": f"ganrepro code-fingerprints --out {fingerprint.OUT_DIR}",
+        "cmd": f"ganrepro code-fingerprints --params {PARAMS_FILE} --out {fingerprint.OUT_DIR}",
         "deps": [f"{codedeps.SOURCE_ROOT}/{codedeps.PACKAGE}", codedeps.project_path(config.SCHEMA_PATH)],
-        "outs": [fingerprint.fingerprint_file(step.name) for step in fingerprint.dvc_steps()],
+        "params": list(CODE_PARAMS),
+        "outs": [fingerprint.fingerprint_file(step.name) for step in fingerprint.dvc_steps()] + [fingerprint.TRAIN_DIR],
     }
 
 
@@ -146,15 +160,17 @@ def render(cfg: dict) -> str:
     """dvc.yaml's text: the dict above, with a comment over each stage and over its fingerprint file."""
     dump = lambda name, st: yaml.safe_dump({name: st}, sort_keys=False, width=10_000,  # noqa: E731
                                            default_flow_style=False).splitlines()
-    code = ["# code: each step's code fingerprint (ganrepro.fingerprint), from the package's source and the schema"]
+    code = ["# code: each step's code fingerprint (ganrepro.fingerprint), from the package's source and the schema,",
+            "# and each variant's train fingerprint (ganrepro.treeshake: the mechanisms it uses), from its params too"]
     lines = [HEADER.rstrip("\n"), "stages:", ""] + ["  " + line for line in code + dump(CODE_STAGE, code_stage())]
     for step in enabled_steps(cfg):
         st = stage(step, cfg)
         body = dump(step.name, st)
-        own = f"- {fingerprint.fingerprint_file(step.name)}"
+        own = f"- {code_dep(step)}"
         at = next(i for i, line in enumerate(body) if line.strip() == own)
         indent = body[at][: len(body[at]) - len(body[at].lstrip())]
         sub = codedeps.subcommand_of(step.cmd)
-        body.insert(at, f"{indent}# the code `ganrepro {sub}` runs, fingerprinted by stage {CODE_STAGE}")
+        what = "the variant's" if step.name == fingerprint.TRAIN else "the"
+        body.insert(at, f"{indent}# {what} code `ganrepro {sub}` runs, fingerprinted by stage {CODE_STAGE}")
         lines += [""] + ["  " + line for line in _describe(step, st) + body]
     return "\n".join(lines) + "\n"

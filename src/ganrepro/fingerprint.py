@@ -20,10 +20,14 @@ cannot change a result changes nothing, and any other edit changes the fingerpri
   ``enum``, ``const`` or ``default``: those are data), dumped as canonical JSON;
 - other package data (``report/templates/*.j2``): bytes.
 
-``fingerprint(modules)`` takes any set of modules, so a job's set can later be narrower than its
-step's (a train job needs only its variant's loss and architecture). Both orchestrators use it:
-Snakemake passes ``step_fingerprint`` to each rule as a param (its rerun trigger "params"), DVC
-depends on the files ``ganrepro code-fingerprints`` writes (one per step, ``write``). Nothing here
+``fingerprint(modules)`` takes any set of modules. A train job's is narrower than its step's, at
+the grain of statements: ``variant_fingerprint`` hashes the same normal form of what
+``ganrepro.treeshake`` keeps of the train step for that variant (the registry entries its options
+name and what they reach; not the other losses, architectures, trainers, extensions). Both
+orchestrators use them: Snakemake passes ``step_fingerprint`` to each rule as a param (its rerun
+trigger "params"), rule train ``variant_fingerprint`` of the job's variant; DVC depends on the files
+``ganrepro code-fingerprints`` writes (one per step, and ``train/<variant>.json`` per variant of
+the study, ``write``). Nothing here
 is imported by a step (only by the CLI's own ``code-fingerprints``), so editing it reruns nothing
 but that command.
 """
@@ -38,7 +42,7 @@ from pathlib import Path
 
 import yaml
 
-from ganrepro import atomic, codedeps, config, paths, pipeline
+from ganrepro import atomic, codedeps, config, paths, pipeline, treeshake
 
 VERSION = 1  # of the normal form below: bump it when it changes (every step then reruns once)
 OUT_DIR = paths.CODE_DIR  # the fingerprint files, one per step: results/code/<step>.json
@@ -86,7 +90,8 @@ class _StripHelp(ast.NodeTransformer):
         return node
 
 
-def _strip_docstrings(tree: ast.Module) -> None:
+def strip_docstrings(tree: ast.AST) -> None:
+    """Remove the docstrings of ``tree`` and of every class and function in it, in place."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             body = node.body
@@ -111,7 +116,7 @@ def without_help(tree: ast.Module, cli: bool = False) -> ast.Module:
 def normal_form(tree: ast.Module, keep_docstrings: bool = False) -> str:
     """A module's normal form (help texts already removed): its AST without docstrings, as text."""
     if not keep_docstrings:
-        _strip_docstrings(tree)
+        strip_docstrings(tree)
     return ast.dump(tree, include_attributes=False)
 
 
@@ -230,6 +235,54 @@ def fingerprint_file(step: str) -> str:
     return f"{OUT_DIR}/{step}.json"
 
 
+# -- train jobs: one fingerprint per variant (ganrepro.treeshake) --------------------------------------
+
+TRAIN = treeshake.TRAIN
+TRAIN_DIR = f"{OUT_DIR}/{TRAIN}"  # results/code/train/<variant>.json, one per variant of the study
+
+
+def run_parts(run: dict) -> dict[str, str]:
+    """Like ``parts``, for a train job of ``run``'s options: each module its tree-shaken code loads,
+    with the sha256 of the normal form of its kept statements, and the data files they read."""
+    return dict(_run_parts(treeshake.run_key(run)))
+
+
+@functools.cache
+def _run_parts(key: tuple) -> tuple[tuple[str, str], ...]:
+    shaker = treeshake.shake(treeshake.run_of(key))
+    keep_docstrings = any(_reads_docstrings(m) for m in shaker.loaded)
+    out = {m: hashlib.sha256("\n".join(shaker.normal_texts(m, keep_docstrings)).encode()).hexdigest()
+           for m in sorted(shaker.loaded)}
+    out.update({codedeps.project_path(p): hashlib.sha256(normal_data(p)).hexdigest()
+                for p in sorted(codedeps._data_files(shaker.loaded))})
+    return tuple(sorted(out.items()))
+
+
+def run_fingerprint(run: dict) -> str:
+    """The code fingerprint of a train job of ``run``'s options (``config.resolve_variant``): the
+    train step's closure without the mechanisms the run never looks up (``ganrepro.treeshake``)."""
+    text = json.dumps({"version": VERSION, "grain": "mechanism", "parts": run_parts(run)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def variant_fingerprint(cfg: dict, variant: str) -> str:
+    """The code fingerprint of variant ``variant``'s train jobs (Snakemake's param ``code`` of rule train)."""
+    return run_fingerprint(config.resolve_variant(cfg, variant))
+
+
+def variant_file(variant: str) -> str:
+    """Where ``ganrepro code-fingerprints`` writes a variant's train fingerprint (DVC's train stage reads it)."""
+    return f"{TRAIN_DIR}/{variant}.json"
+
+
+def variant_record(cfg: dict, variant: str) -> dict:
+    """A variant's train fingerprint file: the fingerprint, and the modules and files it covers."""
+    parts_ = run_parts(config.resolve_variant(cfg, variant))
+    modules = sorted(m for m in parts_ if "/" not in m)  # data files are paths
+    return {"step": TRAIN, "variant": variant, "fingerprint": variant_fingerprint(cfg, variant),
+            "modules": modules, "data": sorted(set(parts_) - set(modules)), "version": VERSION}
+
+
 def record(cmd: str) -> dict:
     """A step's fingerprint file: the fingerprint, and the modules and files it covers."""
     modules = codedeps.step_modules(cmd)
@@ -237,13 +290,19 @@ def record(cmd: str) -> dict:
             "data": codedeps.data_files(modules), "version": VERSION}
 
 
-def write(out_dir: Path) -> dict[str, Path]:
-    """Write every DVC step's fingerprint file into ``out_dir`` (``ganrepro code-fingerprints``)."""
+def write(out_dir: Path, cfg: dict | None = None) -> dict[str, Path]:
+    """Write every DVC step's fingerprint file into ``out_dir`` (``ganrepro code-fingerprints``), and
+    with ``cfg`` one train fingerprint per variant of its study into ``out_dir/train/``."""
     written = {}
     for step in dvc_steps():
         path = Path(out_dir) / Path(fingerprint_file(step.name)).name
         atomic.write_json(path, {"step": step.name, **record(step.cmd)})
         written[step.name] = path
+    for variant in (cfg or {}).get("study", {}).get("variants", ()):
+        path = Path(out_dir) / TRAIN / f"{variant}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(path, variant_record(cfg, variant))
+        written[f"{TRAIN}/{variant}"] = path
     return written
 
 

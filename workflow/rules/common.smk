@@ -62,12 +62,18 @@ def step_inputs(step):
 
 
 def step_code(step):
-    # The same function writes DVC's fingerprint files (`ganrepro code-fingerprints`).
+    # The same functions write DVC's fingerprint files (`ganrepro code-fingerprints`). A train job's
+    # is its variant's: the train step's code without the mechanisms (registry entries: losses,
+    # architectures, …) the variant never looks up (ganrepro.treeshake), so editing StyleGAN's
+    # generator retrains no DCGAN.
+    if step.name == fingerprint.TRAIN:
+        return lambda wildcards: fingerprint.variant_fingerprint(CFG, wildcards.variant)
     return fingerprint.step_fingerprint(step.cmd)
 
 
 CODE_FILES = [fingerprint.fingerprint_file(step.name) for step in fingerprint.dvc_steps()]
-CODE_FINGERPRINTS = {step.name: fingerprint.step_fingerprint(step.cmd) for step in fingerprint.dvc_steps()}
+CODE_FINGERPRINTS = {step.name: fingerprint.step_fingerprint(step.cmd) for step in fingerprint.dvc_steps()} | {
+    f"{fingerprint.TRAIN}/{v}": fingerprint.variant_fingerprint(CFG, v) for v in CFG["study"]["variants"]}
 CODE_RESOURCES = {"cpu_slots": 1} if CPU_SLOTS else {}
 
 

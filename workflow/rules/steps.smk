@@ -31,20 +31,23 @@ for _step in P.STEPS.values():
             "{params.cmd} > {log} 2>&1"
 
 
-# Each step's code fingerprint as a file, results/code/<step>.json: what DVC's stages depend on
-# (dvc.yaml's stage `code`, the same command). No rule reads them (a job's fingerprint is its param
-# `code`); they are made so that a Snakemake run has every output a DVC run has (`dvc commit`).
-# The rule reruns when any step's fingerprint changes, like DVC's stage.
+# Each step's code fingerprint as a file, results/code/<step>.json, and each variant's train
+# fingerprint, results/code/train/<variant>.json: what DVC's stages depend on (dvc.yaml's stage
+# `code`, the same command). No rule reads them (a job's fingerprint is its param `code`); they are
+# made so that a Snakemake run has every output a DVC run has (`dvc commit`). The rule reruns when
+# any of these fingerprints changes, like DVC's stage.
 rule code:
     output:
         CODE_FILES,
+        directory(fingerprint.TRAIN_DIR),
     log:
         "logs/code.log",
     params:
         code=CODE_FINGERPRINTS,
+        params=PARAMS_FILE,
         out=lambda wildcards, output: os.path.dirname(output[0]),
     threads: 1
     resources:
         **CODE_RESOURCES,
     shell:
-        "ganrepro code-fingerprints --out {params.out} > {log} 2>&1"
+        "ganrepro code-fingerprints --params {params.params} --out {params.out} > {log} 2>&1"

@@ -1,0 +1,93 @@
+"""The tree-shaken train code (ganrepro.treeshake) is sound: what a train job runs is what its
+variant's fingerprint hashes.
+
+Each smoke variant trains two iterations in-process, as ``ganrepro train`` runs it (``cli.main``:
+the parser, the params, the data, the trainer, the loop, the checkpoint and log files), under
+``sys.setprofile``: every ``ganrepro`` function it calls must lie in a top-level statement its
+fingerprint kept, and every registry lookup must be of an entry whose registration it kept. Import
+time is outside: every module is imported before (a left-out statement runs on import, but only to
+define a name or register an entry — treeshake's premise).
+"""
+
+import copy
+import inspect
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import SMOKE_PARAMS, write_params
+from ganrepro import cli, codedeps, config, registry, treeshake
+
+SMOKE = yaml.safe_load(SMOKE_PARAMS.read_text())
+
+
+def _executed(argv: list[str]) -> tuple[set, list[tuple[str, str]]]:
+    """The ganrepro code objects ``cli.main(argv)`` calls, and the registry lookups (kind, name)."""
+    package = str(codedeps.PACKAGE_DIR)
+    codes, lookups = set(), []
+    getitem = registry.Registry.__getitem__
+
+    def record(self, name):
+        lookups.append((self.kind, name))
+        return getitem(self, name)
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code.co_filename.startswith(package):
+            codes.add(frame.f_code)
+
+    registry.Registry.__getitem__ = record
+    sys.setprofile(profile)
+    try:
+        assert cli.main(argv) == 0
+    finally:
+        sys.setprofile(None)
+        registry.Registry.__getitem__ = getitem
+    return codes, lookups
+
+
+@pytest.fixture(scope="module")
+def imported():
+    """Every module of the train step imported before tracing (import time is not traced)."""
+    import importlib
+
+    for name in codedeps.step_modules("ganrepro train"):
+        importlib.import_module(name)
+
+
+@pytest.mark.parametrize("variant", SMOKE["study"]["variants"])
+def test_a_train_job_runs_only_code_its_fingerprint_kept(variant, imported, tiny_dataset, tmp_path):
+    cfg = copy.deepcopy(SMOKE)
+    cfg["train"].update(iterations=2, checkpoint_every=1, log_every=1)
+    params = write_params(tmp_path / "params.yaml", cfg)
+    run = config.resolve_variant(config.load_params(params), variant)
+    shaker = treeshake.shake(run)
+    kept = shaker.kept_lines()
+    codes, lookups = _executed(["train", "--params", str(params), "--variant", variant, "--seed", "0",
+                                "--data", str(tiny_dataset), "--out", str(tmp_path / "run")])
+    functions = [c for c in codes if c.co_flags & inspect.CO_NEWLOCALS]  # not module or class bodies
+    assert len(functions) > 50  # the profile saw the step
+    outside = sorted(f"{Path(c.co_filename).relative_to(codedeps.PACKAGE_DIR)}:{c.co_firstlineno} {c.co_qualname}"
+                     for c in functions
+                     if not any(a <= c.co_firstlineno <= b for a, b in kept.get(str(Path(c.co_filename).resolve()), ())))
+    assert not outside, f"{variant} ran code its fingerprint left out: {outside}"
+    kinds = {}
+    for reg, kind in shaker.registry_of.items():
+        kinds.setdefault(kind, []).append(reg)
+    assert lookups
+    for kind, name in lookups:
+        used = [shaker.used_entries(reg) for reg in kinds[kind]]
+        assert any(u is None or name in u for u in used), f"{variant} looked up {kind} {name!r}, left out"
+
+
+def test_the_profile_sees_a_left_out_mechanism(imported, tiny_dataset, tmp_path):
+    """The check can fail: trained as stylegan, the code dcgan's fingerprint keeps is not enough."""
+    cfg = copy.deepcopy(SMOKE)
+    cfg["train"].update(iterations=1, checkpoint_every=1, log_every=1)
+    params = write_params(tmp_path / "params.yaml", cfg)
+    dcgan = treeshake.shake(config.resolve_variant(cfg, "dcgan")).kept_lines()
+    codes, _ = _executed(["train", "--params", str(params), "--variant", "stylegan", "--seed", "0",
+                          "--data", str(tiny_dataset), "--out", str(tmp_path / "run")])
+    stylegan = str((codedeps.PACKAGE_DIR / "models/stylegan.py").resolve())
+    assert stylegan not in dcgan and any(c.co_filename == stylegan for c in codes)
