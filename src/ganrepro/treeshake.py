@@ -40,151 +40,15 @@ from __future__ import annotations
 import ast
 import copy
 import functools
-from dataclasses import dataclass, field
 
 from ganrepro import codedeps
+from ganrepro import toplevel as tl
+from ganrepro.toplevel import TRAIN, module, statement_text
 
-TRAIN = "train"
 # registry kind (Registry("<kind>")) → the run option naming its entries, and the entry used when absent
 REGISTRY_OPTIONS = {"loss": "loss", "penalty": "penalty", "d_norm": "d_norm", "optimizer": "optimizer",
                     "architecture": "architecture", "trainer": "trainer", "extension": "extensions"}
 OPTION_DEFAULTS = {"architecture": "dcgan", "trainer": "gan"}  # models.DEFAULT_ARCHITECTURE, trainers.DEFAULT_TRAINER
-DYNAMIC_NAMES = frozenset({"globals", "vars", "locals", "eval", "exec", "__import__", "import_module"})
-
-
-def _import_base(node: ast.ImportFrom, importer: str) -> str:
-    base = node.module or ""
-    if node.level:
-        pkg = importer if codedeps.module_path(importer).name == "__init__.py" else importer.rpartition(".")[0]
-        pkg = ".".join(pkg.split(".")[: len(pkg.split(".")) - node.level + 1])
-        base = f"{pkg}.{base}" if base else pkg
-    return base
-
-
-def _is_project(name: str) -> bool:
-    return name.split(".")[0] == codedeps.PACKAGE and codedeps.module_path(name) is not None
-
-
-def _parents(name: str) -> list[str]:
-    parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
-
-
-@dataclass
-class Module:
-    """One module's top-level statements and what each binds, refers to, calls at import time."""
-
-    name: str
-    body: list[ast.stmt]
-    binds: dict[str, list[int]] = field(default_factory=dict)  # name → statements binding it
-    aliases: dict[str, set[str]] = field(default_factory=dict)  # name → project modules it may be bound to
-    from_names: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # name → (module, attr)
-    registries: dict[str, str] = field(default_factory=dict)  # name → kind (R = Registry("kind"))
-    dynamic: bool = False  # a name of DYNAMIC_NAMES or a star import: keep all of it
-    star_imports: set[str] = field(default_factory=set)
-    texts: dict[tuple[int, bool], str] = field(default_factory=dict)  # statement i's normal form
-
-
-def _bound(node: ast.stmt) -> set[str]:
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return {node.name}
-    if isinstance(node, ast.Import):
-        return {(a.asname or a.name.split(".")[0]) for a in node.names}
-    if isinstance(node, ast.ImportFrom):
-        return {(a.asname or a.name) for a in node.names if a.name != "*"}
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
-        if isinstance(node, ast.AnnAssign | ast.AugAssign) else []
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-
-
-def _is_pure_target(node: ast.stmt) -> bool:
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    return all(isinstance(t, ast.Name) or (isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts))
-               for t in targets)
-
-
-@functools.cache
-def module(name: str, subcommand: str = TRAIN) -> Module:
-    """A module's statements as the train job's normal form starts from (help texts gone; ``cli`` as
-    the subcommand runs it)."""
-    from ganrepro import fingerprint
-
-    tree = ast.parse(codedeps.module_path(name).read_text())
-    if name == codedeps.CLI:
-        tree = fingerprint.cli_for(tree, subcommand, codedeps._subcommand_function(subcommand))
-    tree = fingerprint.without_help(tree, cli=name == codedeps.CLI)
-    m = Module(name, tree.body)
-    for i, st in enumerate(tree.body):
-        for n in _bound(st):
-            m.binds.setdefault(n, []).append(i)
-        if isinstance(st, ast.Assign | ast.AnnAssign) and isinstance(st.value, ast.Call) \
-                and isinstance(st.value.func, ast.Name) and st.value.func.id == "Registry" and st.value.args \
-                and isinstance(st.value.args[0], ast.Constant):
-            for n in _bound(st):
-                m.registries[n] = st.value.args[0].value
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                if _is_project(a.name):
-                    bound = a.asname or a.name.split(".")[0]
-                    m.aliases.setdefault(bound, set()).add(a.name if a.asname else a.name.split(".")[0])
-        elif isinstance(node, ast.ImportFrom):
-            base = _import_base(node, name)
-            if base.split(".")[0] != codedeps.PACKAGE:
-                continue
-            for a in node.names:
-                if a.name == "*":
-                    m.dynamic = True
-                    m.star_imports.add(base)
-                elif _is_project(f"{base}.{a.name}"):
-                    m.aliases.setdefault(a.asname or a.name, set()).add(f"{base}.{a.name}")
-                else:
-                    m.from_names.setdefault(a.asname or a.name, set()).add((base, a.name))
-        elif isinstance(node, ast.Name) and node.id in DYNAMIC_NAMES:
-            m.dynamic = True
-        elif isinstance(node, ast.Attribute) and (node.attr == "import_module" or (
-                node.attr == "modules" and isinstance(node.value, ast.Name) and node.value.id == "sys")):
-            m.dynamic = True  # importlib.import_module, sys.modules[…]: a module reached by name
-    return m
-
-
-def _parent_map(node: ast.AST) -> dict[ast.AST, ast.AST]:
-    return {child: parent for parent in ast.walk(node) for child in ast.iter_child_nodes(parent)}
-
-
-def _chain(node: ast.AST, parents: dict) -> list[str]:
-    """The attribute names read off ``node`` (``a.b.c`` from ``a``: [b, c])."""
-    out = []
-    while isinstance(parents.get(node), ast.Attribute) and parents[node].value is node:
-        node = parents[node]
-        out.append(node.attr)
-    return out
-
-
-def _through_module(mod: str, attrs: list[str]) -> tuple[str, str]:
-    """``mod.a.b…``: the (module, name) it reads; name ``*`` for the module object itself."""
-    for attr in attrs:
-        sub = f"{mod}.{attr}"
-        if not _is_project(sub):
-            return mod, attr
-        mod = sub
-    return mod, "*"
-
-
-def _import_time_nodes(st: ast.stmt):
-    """The nodes of a top-level statement that run when the module is imported: not function or
-    lambda bodies (a def's decorators and default values do run, and a class body)."""
-    todo = [st]
-    while todo:
-        node = todo.pop()
-        yield node
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            todo.extend(node.decorator_list)
-            todo.extend(d for d in node.args.defaults + node.args.kw_defaults if d is not None)
-        elif isinstance(node, ast.Lambda):
-            todo.extend(d for d in node.args.defaults + node.args.kw_defaults if d is not None)
-        else:
-            todo.extend(ast.iter_child_nodes(node))
 
 
 class Shaker:
@@ -236,12 +100,12 @@ class Shaker:
         if not isinstance(node, ast.Name):
             return set(), node
         found, top = self.resolve_name(mod, node.id), node
-        attrs = _chain(node, parents)
+        attrs = tl.attribute_chain(node, parents)
         for alias in self.mods[mod].aliases.get(node.id, ()):
             sub, depth = alias, 0
             for a in attrs:
                 depth += 1
-                if not _is_project(f"{sub}.{a}"):
+                if not tl.is_project(f"{sub}.{a}"):
                     regs = self.resolve_name(sub, a)
                     if regs:
                         found |= regs
@@ -255,7 +119,7 @@ class Shaker:
     def _scan_registry_uses(self) -> None:
         for mod, m in self.mods.items():
             tree = ast.Module(body=m.body, type_ignores=[])
-            parents = _parent_map(tree)
+            parents = tl.parent_map(tree)
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Name):
                     continue
@@ -303,8 +167,8 @@ class Shaker:
         for call in calls:
             if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "register" \
                     and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
-                parents = _parent_map(call)
-                regs, top = self._registries_at(mod, _innermost(call.func.value), parents)
+                parents = tl.parent_map(call)
+                regs, top = self._registries_at(mod, tl.innermost(call.func.value), parents)
                 if regs and top is call.func.value:
                     found.append((regs, call.args[0].value))
         return found[0] if len(found) == 1 else None
@@ -323,13 +187,13 @@ class Shaker:
             return False  # a docstring: the normal form drops or keeps it as fingerprint does
         if isinstance(st, ast.ImportFrom) and st.module == "__future__":
             return False
-        if isinstance(st, ast.Assign | ast.AnnAssign) and _bound(st) == {"__all__"}:
+        if isinstance(st, ast.Assign | ast.AnnAssign) and tl.bound_names(st) == {"__all__"}:
             return False  # kept, and it keeps the names it lists
         if isinstance(st, ast.Import | ast.ImportFrom):
             return True  # unless it loads a module with effects that nothing kept loads (_shake)
         if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             return True
-        if isinstance(st, ast.Assign | ast.AnnAssign) and _is_pure_target(st):
+        if isinstance(st, ast.Assign | ast.AnnAssign) and tl.is_pure_target(st):
             return True
         return False
 
@@ -337,9 +201,9 @@ class Shaker:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         else:
-            base = _import_base(node, mod)
-            names = [f"{base}.{a.name}" if _is_project(f"{base}.{a.name}") else base for a in node.names]
-        return {p for n in names for p in _parents(n) if _is_project(p)}
+            base = tl.import_base(node, mod)
+            names = [f"{base}.{a.name}" if tl.is_project(f"{base}.{a.name}") else base for a in node.names]
+        return {p for n in names for p in tl.parents(n) if tl.is_project(p)}
 
     def _effectful(self, mod: str) -> bool:
         """Whether importing ``mod`` runs a top-level statement of its own that is not a definition
@@ -349,7 +213,7 @@ class Shaker:
             self._effect_cache[mod] = m is not None and any(
                 not (isinstance(st, ast.Import | ast.ImportFrom) or self.registration(mod, st) is not None
                      or isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-                     or (isinstance(st, ast.Assign | ast.AnnAssign) and _is_pure_target(st))
+                     or (isinstance(st, ast.Assign | ast.AnnAssign) and tl.is_pure_target(st))
                      or (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant)))
                 for st in m.body)
         return self._effect_cache[mod]
@@ -370,24 +234,24 @@ class Shaker:
             return self._refs_cache[key]
         m, st = self.mods[mod], self.mods[mod].body[i]
         out: set[tuple[str, str]] = set()
-        parents = _parent_map(st)
+        parents = tl.parent_map(st)
         if import_time_only:
-            nodes = [f for n in _import_time_nodes(st) if isinstance(n, ast.Call) for f in [_innermost(n.func)]]
+            nodes = [f for n in tl.import_time_nodes(st) if isinstance(n, ast.Call) for f in [tl.innermost(n.func)]]
         else:
             nodes = list(ast.walk(st))
             for node in nodes:
                 if isinstance(node, ast.Import | ast.ImportFrom):
                     out |= {(t, "") for t in self._imported(mod, node)}
                     if isinstance(node, ast.ImportFrom):
-                        base = _import_base(node, mod)
+                        base = tl.import_base(node, mod)
                         for a in node.names:
                             if a.name == "*":
                                 out.add((base, "*"))
-                            elif base.split(".")[0] == codedeps.PACKAGE and not _is_project(f"{base}.{a.name}"):
+                            elif base.split(".")[0] == codedeps.PACKAGE and not tl.is_project(f"{base}.{a.name}"):
                                 out.add((base, a.name))
                 elif isinstance(node, ast.Global):
                     out |= {(mod, n) for n in node.names}
-            if _bound(st) == {"__all__"} and isinstance(st, ast.Assign | ast.AnnAssign):
+            if tl.bound_names(st) == {"__all__"} and isinstance(st, ast.Assign | ast.AnnAssign):
                 out |= {(mod, c.value) for c in ast.walk(st.value) if isinstance(c, ast.Constant) and isinstance(c.value, str)}
         for node in nodes:
             if not isinstance(node, ast.Name):
@@ -399,7 +263,7 @@ class Shaker:
             for base, attr in m.from_names.get(node.id, ()):
                 out.add((base, attr))
             for alias in m.aliases.get(node.id, ()):
-                out.add(_through_module(alias, _chain(node, parents)))
+                out.add(tl.through_module(alias, tl.attribute_chain(node, parents)))
         self._refs_cache[key] = out
         return out
 
@@ -408,19 +272,19 @@ class Shaker:
         out: set[tuple[str, str]] = set()
         if isinstance(node, ast.Import):
             for a in node.names:
-                if (a.asname or a.name.split(".")[0]) == bound and _is_project(a.name.split(".")[0]):
-                    out |= {(p, "") for p in _parents(a.name) if _is_project(p)}
+                if (a.asname or a.name.split(".")[0]) == bound and tl.is_project(a.name.split(".")[0]):
+                    out |= {(p, "") for p in tl.parents(a.name) if tl.is_project(p)}
             return out
-        base = _import_base(node, mod)
+        base = tl.import_base(node, mod)
         if base.split(".")[0] != codedeps.PACKAGE:
             return out
         for a in node.names:
             if (a.asname or a.name) != bound:
                 continue
-            if _is_project(f"{base}.{a.name}"):
-                out |= {(p, "") for p in _parents(f"{base}.{a.name}") if _is_project(p)}
+            if tl.is_project(f"{base}.{a.name}"):
+                out |= {(p, "") for p in tl.parents(f"{base}.{a.name}") if tl.is_project(p)}
             else:
-                out |= {(p, "") for p in _parents(base) if _is_project(p)} | {(base, a.name)}
+                out |= {(p, "") for p in tl.parents(base) if tl.is_project(p)} | {(base, a.name)}
         return out
 
     # -- the fixpoint ------------------------------------------------------------------------------
@@ -434,7 +298,7 @@ class Shaker:
                 for i, st in enumerate(self.mods[mod].body):
                     if not isinstance(st, ast.Import | ast.ImportFrom):
                         continue
-                    for name in sorted(_bound(st)):  # each name it binds: the modules that name loads
+                    for name in sorted(tl.bound_names(st)):  # each name it binds: the modules that name loads
                         if (mod, i, name) in self.kept_aliases:
                             continue
                         loads = codedeps.closure({t for t, _ in self._alias_refs(mod, st, name)}, functions=False)
@@ -449,7 +313,7 @@ class Shaker:
             m = self.mods[mod]
             if mod not in self.loaded:
                 self.loaded.add(mod)
-                todo.extend((p, "") for p in _parents(mod)[:-1])
+                todo.extend((p, "") for p in tl.parents(mod)[:-1])
                 if m.dynamic:
                     name = "*"
                 for i in range(len(m.body)):
@@ -469,11 +333,11 @@ class Shaker:
         module only (``from ganrepro.models import dcgan, stylegan``: dcgan's use loads no stylegan)."""
         st = self.mods[mod].body[i]
         if isinstance(st, ast.Import | ast.ImportFrom):
-            names = [name] if name is not None else sorted(_bound(st)) or [""]
+            names = [name] if name is not None else sorted(tl.bound_names(st)) or [""]
             new = [n for n in names if (mod, i, n) not in self.kept_aliases]
             self.kept[mod].add(i)
             self.kept_aliases.update((mod, i, n) for n in new)
-            star = [(_import_base(st, mod), "*")] if isinstance(st, ast.ImportFrom) and any(
+            star = [(tl.import_base(st, mod), "*")] if isinstance(st, ast.ImportFrom) and any(
                 a.name == "*" for a in st.names) else []
             return [r for n in new for r in self._alias_refs(mod, st, n)] + star
         if i in self.kept[mod]:
@@ -495,10 +359,10 @@ class Shaker:
             st = self.mods[mod].body[i]
             if isinstance(st, ast.Import | ast.ImportFrom) and not any(a.name == "*" for a in st.names):
                 st = copy.copy(st)
-                st.names = [a for a in st.names if (mod, i, _alias_name(st, a)) in self.kept_aliases]
+                st.names = [a for a in st.names if (mod, i, tl.alias_name(st, a)) in self.kept_aliases]
                 out.append(ast.dump(st, include_attributes=False))
             else:
-                out.append(_statement_text(self.mods[mod], i, keep_docstrings))
+                out.append(statement_text(self.mods[mod], i, keep_docstrings))
         return [t for t in out if t]
 
     def kept_lines(self) -> dict[str, list[tuple[int, int]]]:
@@ -511,32 +375,6 @@ class Shaker:
         return out
 
 
-def _alias_name(st: ast.Import | ast.ImportFrom, a: ast.alias) -> str:
-    return a.asname or (a.name if isinstance(st, ast.ImportFrom) else a.name.split(".")[0])
-
-
-def _statement_text(m: Module, i: int, keep_docstrings: bool) -> str:
-    """Statement i of ``m`` in normal form ("" for the module's docstring, unless kept)."""
-    key = (i, keep_docstrings)
-    if key not in m.texts:
-        from ganrepro import fingerprint
-
-        st = m.body[i]
-        if i == 0 and isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant) \
-                and isinstance(st.value.value, str) and not keep_docstrings:
-            m.texts[key] = ""
-        else:
-            st = copy.deepcopy(st)
-            if not keep_docstrings:
-                fingerprint.strip_docstrings(st)
-            m.texts[key] = ast.dump(st, include_attributes=False)
-    return m.texts[key]
-
-
-def _innermost(node: ast.AST) -> ast.AST:
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return node
 
 
 def run_key(run: dict) -> tuple:

@@ -43,7 +43,7 @@ rule code:
     log:
         "logs/code.log",
     params:
-        code=CODE_FINGERPRINTS,
+        code=code_fingerprints,
         params=PARAMS_FILE,
         out=lambda wildcards, output: os.path.dirname(output[0]),
     threads: 1
