@@ -222,6 +222,11 @@ def test_code_fingerprints_writes_what_dvc_yaml_and_the_snakefile_use(tmp_path):
     assert "code=step_code(_step)" in smk and "fingerprint.step_fingerprint(step.cmd)" in smk
     assert "fingerprint.variant_fingerprint(CFG, wildcards.variant)" in smk
     assert "code_files" not in smk  # no source file is a Snakemake input (its mtime would rerun the job)
+    # rule code's param: every fingerprint the files hold, so it reruns exactly when DVC's stage would
+    assert "fingerprint.all_fingerprints(CFG)" in smk
+    files = {**{s.name: tmp_path / "code" / f"{s.name}.json" for s in fingerprint.dvc_steps()},
+             **{f"train/{v}": tmp_path / "code" / "train" / f"{v}.json" for v in cfg["study"]["variants"]}}
+    assert fingerprint.all_fingerprints(cfg) == {k: json.loads(p.read_text())["fingerprint"] for k, p in files.items()}
 
 
 def test_every_snakemake_profile_keeps_the_params_rerun_trigger():

@@ -290,6 +290,13 @@ def record(cmd: str) -> dict:
             "data": codedeps.data_files(modules), "version": VERSION}
 
 
+def all_fingerprints(cfg: dict) -> dict[str, str]:
+    """Every fingerprint ``write`` puts in a file, by name (each DVC step's, ``train/<variant>``'s):
+    Snakemake's rule ``code`` reruns when one of them changes, as DVC's stage does."""
+    return {step.name: step_fingerprint(step.cmd) for step in dvc_steps()} | {
+        f"{TRAIN}/{v}": variant_fingerprint(cfg, v) for v in cfg["study"]["variants"]}
+
+
 def write(out_dir: Path, cfg: dict | None = None) -> dict[str, Path]:
     """Write every DVC step's fingerprint file into ``out_dir`` (``ganrepro code-fingerprints``), and
     with ``cfg`` one train fingerprint per variant of its study into ``out_dir/train/``."""

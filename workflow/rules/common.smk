@@ -73,14 +73,6 @@ def step_code(step):
 
 CODE_FILES = [fingerprint.fingerprint_file(step.name) for step in fingerprint.dvc_steps()]
 
-
-def code_fingerprints(wildcards):
-    # Every file rule `code` writes, by name: evaluated when the DAG is built (CFG is the Snakefile's;
-    # a workflow that includes this file without the study's params never calls it).
-    return {step.name: fingerprint.step_fingerprint(step.cmd) for step in fingerprint.dvc_steps()} | {
-        f"{fingerprint.TRAIN}/{v}": fingerprint.variant_fingerprint(CFG, v) for v in CFG["study"]["variants"]}
-
-
 CODE_RESOURCES = {"cpu_slots": 1} if CPU_SLOTS else {}
 
 

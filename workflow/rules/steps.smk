@@ -43,7 +43,7 @@ rule code:
     log:
         "logs/code.log",
     params:
-        code=code_fingerprints,
+        code=lambda wildcards: fingerprint.all_fingerprints(CFG),
         params=PARAMS_FILE,
         out=lambda wildcards, output: os.path.dirname(output[0]),
     threads: 1
