@@ -7,7 +7,7 @@
 import sys
 
 from ganrepro import pipeline as P
-from ganrepro.config import load_params
+from ganrepro.core.config import load_params
 
 if len(workflow.overwrite_configfiles) > 1:
     raise ValueError("give at most one --configfile (the params file of the study)")

@@ -24,11 +24,11 @@ from torch.profiler import ProfilerActivity, profile
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
-from ganrepro import allocator
 from ganrepro.bench.training import matmul_peak_gflops
-from ganrepro.config import resolve_variant
-from ganrepro.precision import cpu_model, detect
-from ganrepro.train import Run
+from ganrepro.core import allocator
+from ganrepro.core.config import resolve_variant
+from ganrepro.core.precision import cpu_model, detect
+from ganrepro.gan.train import Run
 
 KINDS = {  # the first matching substring of an op's name decides its kind
     "convolution": ("conv",),

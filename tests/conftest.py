@@ -198,7 +198,7 @@ def _build_study(root: Path, paths: dict[str, Path]) -> None:
 @pytest.fixture(scope="session")
 def study(pipelines) -> dict:
     """The study DVC ran (``DVC_VARIANTS`` of the smoke study): the paths, its params, its runs."""
-    from ganrepro.config import load_params
+    from ganrepro.core.config import load_params
 
     cfg = load_params(pipelines["dvc"] / "params.yaml")
     runs = [(v, s) for v in cfg["study"]["variants"] for s in cfg["study"]["seeds"]]
@@ -224,7 +224,7 @@ def tiny_dataset(tmp_path) -> Path:
     """A prepared-format npz of 512 random 28×28 grey images, 10 classes (fast training tests)."""
     import numpy as np
 
-    from ganrepro import atomic
+    from ganrepro.core import atomic
 
     rng = np.random.default_rng(0)
     path = tmp_path / "tiny.npz"
@@ -284,7 +284,7 @@ def write_random_tf_inception(path: Path, seed: int = 0) -> Path:
 def assert_resume_byte_identical(cfg: dict, variant: str, data: Path, out: Path) -> None:
     """Train ``variant`` (cfg: 7 iterations, a resume state every 3), delete the run's outputs but not
     its resume states, train again: it resumes from iteration 6 and ends with the very same bytes."""
-    from ganrepro.train import train
+    from ganrepro.gan.train import train
 
     train(cfg, variant, 0, data, out, progress=False)
     reference = {f: (out / f).read_bytes() for f in ("checkpoint.pt", "train_log.csv", "train_summary.json")}

@@ -1,4 +1,4 @@
-"""ganrepro.allocator: after ``tune``, a 64 MiB array comes from glibc's heap and its memory stays
+"""ganrepro.core.allocator: after ``tune``, a 64 MiB array comes from glibc's heap and its memory stays
 with the process when freed; without it, glibc maps it fresh and unmaps it on free."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import sys
 
 import pytest
 
-from ganrepro import allocator
+from ganrepro.core import allocator
 
 pytestmark = pytest.mark.skipif(allocator._libc() is None, reason="glibc only")
 
 PROBE = """
 import ctypes, json, sys
 import numpy as np
-from ganrepro import allocator
+from ganrepro.core import allocator
 class Info(ctypes.Structure):
     _fields_ = [(f, ctypes.c_size_t) for f in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
                                                 "fsmblks", "uordblks", "fordblks", "keepcost")]

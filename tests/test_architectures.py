@@ -14,9 +14,17 @@ import torch.nn.functional as F
 from test_models import _spectral_norms
 from torch.nn.utils.parametrize import is_parametrized
 
-from ganrepro import atomic
-from ganrepro.models import ARCHITECTURES, count_parameters, infogan_mnist, load_checkpoint, models_from_checkpoint, resnet, sngan
-from ganrepro.train import train
+from ganrepro.core import atomic
+from ganrepro.gan.models import (
+    ARCHITECTURES,
+    count_parameters,
+    infogan_mnist,
+    load_checkpoint,
+    models_from_checkpoint,
+    resnet,
+    sngan,
+)
+from ganrepro.gan.train import train
 
 # Layer sizes written out from the tables (width 64 = the papers' channels); biases everywhere,
 # BN = scale and shift per channel.
@@ -157,7 +165,7 @@ def test_gpu_study_is_the_sngan_table_with_the_papers_settings():
     import yaml
 
     from conftest import ROOT
-    from ganrepro.config import load_params, resolve_variant
+    from ganrepro.core.config import load_params, resolve_variant
 
     cfg = load_params(ROOT / "studies/gpu_sngan.yaml")
     refs = yaml.safe_load((ROOT / "studies/references/sngan_cifar10.yaml").read_text())

@@ -11,12 +11,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganrepro import precision
 from ganrepro.bench.training import bench_variant, flops_per_step
-from ganrepro.config import resolve_variant
-from ganrepro.models import build_models
-from ganrepro.paths import ClassifierFiles
-from ganrepro.train import Run
+from ganrepro.core import precision
+from ganrepro.core.config import resolve_variant
+from ganrepro.core.paths import ClassifierFiles
+from ganrepro.gan.models import build_models
+from ganrepro.gan.train import Run
 
 
 def test_flop_count_of_a_matmul_and_a_linear_layer_backward_is_the_closed_form():
@@ -46,7 +46,7 @@ def test_reference_losses_are_the_projects(loss):
     """The reference loop's losses, written independently, equal ganrepro's: both sides of the
     benchmark do the same work."""
     from ganrepro.bench.reference import _d_loss, _g_loss
-    from ganrepro.losses import LOSSES
+    from ganrepro.gan.losses import LOSSES
 
     gen = torch.Generator().manual_seed(0)
     r, f = torch.randn(16, generator=gen), torch.randn(16, generator=gen)
@@ -56,7 +56,7 @@ def test_reference_losses_are_the_projects(loss):
 
 def test_reference_r1_is_the_projects(smoke_params):
     from ganrepro.bench.reference import _input_gradient
-    from ganrepro.penalties import PENALTIES, PenaltyInputs
+    from ganrepro.gan.penalties import PENALTIES, PenaltyInputs
 
     run = resolve_variant(smoke_params, "r1")
     torch.manual_seed(0)
@@ -103,7 +103,7 @@ def test_bench_variant_reports_both_sides(smoke_params):
 @pytest.mark.slow
 def test_bench_step_writes_bench_json_the_report_reads(tmp_path, smoke_params, tiny_dataset):
     from ganrepro.bench import run_bench
-    from ganrepro.classifier import train_classifier
+    from ganrepro.eval.classifier import train_classifier
     from ganrepro.report.tables import bench_rows, display_bench
 
     sel = {**smoke_params, "bench": {"rounds": 1, "steps": 1, "warmup": 0, "eval_images": 64, "variants": ["dcgan", "vdb"]}}
@@ -128,7 +128,7 @@ def test_bench_step_writes_bench_json_the_report_reads(tmp_path, smoke_params, t
 def test_classifier_predictions_do_not_depend_on_the_batch_size():
     """predict's batch (chosen for speed) must not move IS/FD: every image scored alone gives the
     same probabilities and features as the default batches (eval mode: batch norm uses running stats)."""
-    from ganrepro.classifier import DomainClassifier, predict
+    from ganrepro.eval.classifier import DomainClassifier, predict
 
     torch.manual_seed(0)
     model = DomainClassifier(1, 28, 10, width=8)

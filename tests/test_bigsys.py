@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 
 from conftest import assert_resume_byte_identical
-from ganrepro.config import resolve_variant, validate
-from ganrepro.errors import ParamsError
-from ganrepro.models import pggan
-from ganrepro.train import Run
+from ganrepro.core.config import resolve_variant, validate
+from ganrepro.core.errors import ParamsError
+from ganrepro.gan.models import pggan
+from ganrepro.gan.train import Run
 
 CPU = torch.device("cpu")
 BIG_VARIANTS = ("pggan", "biggan")
@@ -141,7 +141,7 @@ def test_pggan_config_rules(smoke_params):
 # -- BigGAN ------------------------------------------------------------------------------------------
 
 def test_conditional_batch_norm_is_batch_statistics_then_a_per_class_affine():
-    from ganrepro.models.biggan import ConditionalBatchNorm2d
+    from ganrepro.gan.models.biggan import ConditionalBatchNorm2d
 
     torch.manual_seed(0)
     cbn = ConditionalBatchNorm2d(3, 4, lambda m: m).double()
@@ -159,7 +159,7 @@ def test_conditional_batch_norm_is_batch_statistics_then_a_per_class_affine():
 
 
 def test_projection_discriminator_is_psi_plus_class_embedding_dot_features():
-    from ganrepro.models.biggan import build_discriminator
+    from ganrepro.gan.models.biggan import build_discriminator
 
     torch.manual_seed(0)
     d = build_discriminator(1, 28, 4, 10, spectral_norm=True, norm="none").eval()
@@ -176,8 +176,8 @@ def test_projection_discriminator_is_psi_plus_class_embedding_dot_features():
 
 
 def test_orthogonal_regulariser_closed_form_and_gradient():
-    from ganrepro.extensions.orthogonal import orthogonal_regulariser, regularised_weights
-    from ganrepro.models.biggan import Generator
+    from ganrepro.gan.extensions.orthogonal import orthogonal_regulariser, regularised_weights
+    from ganrepro.gan.models.biggan import Generator
 
     q, _ = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64))
     scaled = q * torch.tensor([1.0, 2, 3, 4, 5, 6], dtype=torch.float64)[:, None]  # orthogonal rows, any norms
@@ -198,7 +198,7 @@ def test_orthogonal_regulariser_closed_form_and_gradient():
 def test_truncated_latents_follow_the_truncated_normal():
     from scipy import stats
 
-    from ganrepro.latent import LatentSpec, truncated_normal
+    from ganrepro.gan.latent import LatentSpec, truncated_normal
 
     gen = torch.Generator().manual_seed(0)
     z = truncated_normal(4000, 5, 0.5, gen).numpy().ravel()
@@ -213,7 +213,7 @@ def test_truncated_latents_follow_the_truncated_normal():
 
 
 def test_conditional_run_gives_d_the_labels_of_the_drawn_images(smoke_params):
-    from ganrepro.trainers import make_run
+    from ganrepro.gan.trainers import make_run
 
     run = resolve_variant(smoke_params, "biggan")
     state = make_run(run, 0, 1, 28, CPU)

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from ganrepro import atomic, metrics
-from ganrepro.classifier import load_classifier, predict, real_test_pass, train_classifier
+from ganrepro.core import atomic
+from ganrepro.core.errors import InputError, MissingInput
+from ganrepro.core.paths import ClassifierFiles
 from ganrepro.data import load_prepared
-from ganrepro.errors import InputError, MissingInput
-from ganrepro.evaluate import classifier_scores
-from ganrepro.paths import ClassifierFiles
+from ganrepro.eval import metrics
+from ganrepro.eval.classifier import load_classifier, predict, real_test_pass, train_classifier
+from ganrepro.eval.evaluate import classifier_scores
 
 CPU = torch.device("cpu")
 

@@ -1,15 +1,15 @@
-"""Each step declares the source it runs (ganrepro.codedeps), checked against what it does at run time.
+"""Each step declares the source it runs (ganrepro.pipeline.codedeps), checked against what it does at run time.
 
 The smoke study's Snakemake run records, for every job, the ``ganrepro`` modules in ``sys.modules``
 at exit and the files it opened (tests/probe). The declared list must contain everything a step
-imported (else an edit could go unnoticed: the step's code fingerprint, ganrepro.fingerprint, hashes
+imported (else an edit could go unnoticed: the step's code fingerprint, ganrepro.pipeline.fingerprint, hashes
 exactly the declared modules and files), and everything the static reading says a step imports
 for certain must really be imported (else the reading is wrong); the only declared modules a step
 may leave unimported are those that a library module imports inside a function (``evaluate``
 imports ``gaming`` inside ``game()``, which the score step does not call).
 
 A train job's fingerprint hashes less: the part of the train step's declared modules that its
-variant's mechanisms reach (ganrepro.treeshake; a dcgan job imports ``models.stylegan`` but runs
+variant's mechanisms reach (ganrepro.pipeline.treeshake; a dcgan job imports ``models.stylegan`` but runs
 none of it). That part is checked against what each variant runs, function by function, in
 tests/test_treeshake.py; the declared list here stays the step's (the bench's, and the bound).
 """
@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from conftest import SMOKE_PARAMS, probe_records
-from ganrepro import codedeps, fingerprint, pipeline
+from ganrepro import pipeline
+from ganrepro.pipeline import codedeps, fingerprint
 
 
 def _resolve(source: str, importer: str) -> set[str]:
@@ -31,21 +32,21 @@ def _resolve(source: str, importer: str) -> set[str]:
 
 def test_import_statements_resolve_to_package_modules():
     assert _resolve("from ganrepro import pipeline", "ganrepro.cli") == {"ganrepro", "ganrepro.pipeline"}
-    assert _resolve("from ganrepro.models import build_models", "ganrepro.train") == {"ganrepro", "ganrepro.models"}
-    assert _resolve("import ganrepro.models.dcgan", "ganrepro.x") == {"ganrepro", "ganrepro.models", "ganrepro.models.dcgan"}
+    gan_models = {"ganrepro", "ganrepro.gan", "ganrepro.gan.models"}
+    assert _resolve("from ganrepro.gan.models import build_models", "ganrepro.gan.train") == gan_models
+    assert _resolve("import ganrepro.gan.models.dcgan", "ganrepro.x") == gan_models | {"ganrepro.gan.models.dcgan"}
     assert _resolve("from . import tables", "ganrepro.report") == {"ganrepro", "ganrepro.report", "ganrepro.report.tables"}
-    assert _resolve("from .layers import NORMS", "ganrepro.models.dcgan") == {"ganrepro", "ganrepro.models",
-                                                                             "ganrepro.models.layers"}
-    assert _resolve("import numpy as np", "ganrepro.metrics") == set()
+    assert _resolve("from .layers import NORMS", "ganrepro.gan.models.dcgan") == gan_models | {"ganrepro.gan.models.layers"}
+    assert _resolve("import numpy as np", "ganrepro.eval.metrics") == set()
 
 
 def test_type_checking_imports_and_cli_subcommands_do_not_count():
-    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ganrepro import train\n"
-                     "def f():\n    from ganrepro import losses\n")
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ganrepro.gan import train\n"
+                     "def f():\n    from ganrepro.gan import losses\n")
     names = {m for n in codedeps._import_nodes(tree, functions=True) for m in codedeps._resolve(n, "ganrepro.x")}
-    assert names == {"ganrepro", "ganrepro.losses"}
+    assert names == {"ganrepro", "ganrepro.gan", "ganrepro.gan.losses"}
     # cli imports every step's module somewhere; a step runs only its own subcommand
-    assert "ganrepro.train" not in codedeps.step_modules("ganrepro report --out x")
+    assert "ganrepro.gan.train" not in codedeps.step_modules("ganrepro report --out x")
     assert "ganrepro.report" in codedeps.step_modules("ganrepro report --out x")
 
 
@@ -60,7 +61,7 @@ def test_every_package_data_file_is_some_steps_dependency():
 def test_a_command_that_is_not_a_ganrepro_subcommand_is_refused():
     with pytest.raises(ValueError, match="ganrepro <subcommand>"):
         codedeps.code_files("python train.py")
-    with pytest.raises(KeyError, match="not a subcommand"):
+    with pytest.raises(KeyError, match="neither a pipeline step nor a subcommand"):
         codedeps.code_files("ganrepro no-such-step")
 
 
@@ -103,4 +104,4 @@ def test_a_train_jobs_modules_are_some_of_the_steps(smoke_params):
     declared = codedeps.step_modules(pipeline.STEPS["train"].cmd)
     for variant in smoke_params["study"]["variants"]:
         covered = set(fingerprint.variant_record(smoke_params, variant)["modules"])
-        assert codedeps.CLI in covered and "ganrepro.train" in covered and covered < declared, variant
+        assert codedeps.CLI in covered and "ganrepro.gan.train" in covered and covered < declared, variant

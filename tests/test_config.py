@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from ganrepro.config import ParamsError, load_params, resolve_variant, select, validate
+from ganrepro.core.config import ParamsError, load_params, resolve_variant, select, validate
 
 
 def _bad(cfg, mutate) -> str:

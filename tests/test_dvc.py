@@ -5,9 +5,9 @@ DVC in two clones of one git repository, committed the DVC run's dvc.lock and pu
 the project's default remote (a directory beside the clones). From there:
 
 1. code-aware reruns: changing what a loss computes reruns the training jobs of the variants that
-   use it and what follows (ganrepro.treeshake), the report code only the report, a module no step
+   use it and what follows (ganrepro.pipeline.treeshake), the report code only the report, a module no step
    imports nothing; an edit that cannot change a result (a docstring, a comment, a help text, a
-   schema description) nothing; Snakemake and DVC plan the same jobs (ganrepro.fingerprint:
+   schema description) nothing; Snakemake and DVC plan the same jobs (ganrepro.pipeline.fingerprint:
    Snakemake's param `code`, DVC's stage `code`);
 3. a fresh clone + ``dvc pull`` restores everything; DVC and (after ``snakemake --touch``)
    Snakemake both have nothing to do.
@@ -25,8 +25,9 @@ import pytest
 
 from conftest import clone
 from dvcstudy import after_training, dvc, dvc_plan_after_code, ran, snakemake, snakemake_plan, tracked_files
-from ganrepro import codedeps, pipeline
-from ganrepro.config import resolve_variant
+from ganrepro import pipeline
+from ganrepro.core.config import resolve_variant
+from ganrepro.pipeline import codedeps
 
 pytestmark = pytest.mark.slow
 
@@ -104,12 +105,12 @@ def _replace(old: str, new: str):
 
 # name: (file, edit, whether it can change a result)
 CODE_EDITS = {
-    "losses_docstring": ("src/ganrepro/losses.py", lambda t: t.replace('"""', '"""Edited. ', 1) + "\n# a comment\n"),
+    "losses_docstring": ("src/ganrepro/gan/losses.py", lambda t: t.replace('"""', '"""Edited. ', 1) + "\n# a comment\n"),
     "cli_help": ("src/ganrepro/cli.py", _replace('help="train one GAN run (variant × seed)"', 'help="train a GAN"')),
     "schema_description": ("workflow/schemas/params.schema.yaml",
                            _replace("description: Every key the pipeline reads", "description: Each key it reads")),
     "unused": (None, lambda t: t.replace('"""', '"""Edited. ', 1)),
-    "hinge": ("src/ganrepro/losses.py", _replace(*HINGE)),
+    "hinge": ("src/ganrepro/gan/losses.py", _replace(*HINGE)),
     "report": ("src/ganrepro/report/tables.py", lambda t: t + "\n\ndef _added():\n    return 1\n"),
 }
 NO_RESULT_CHANGE = ("losses_docstring", "cli_help", "schema_description", "unused")
@@ -159,7 +160,7 @@ def test_an_edit_that_cannot_change_a_result_reruns_nothing(code_edits, name):
 
 
 def test_changing_a_loss_reruns_the_training_jobs_of_its_variants_and_what_follows(study, code_edits):
-    """A train job's code is its variant's (ganrepro.treeshake): the hinge loss's body is sngan's code,
+    """A train job's code is its variant's (ganrepro.pipeline.treeshake): the hinge loss's body is sngan's code,
     not dcgan's, wgan_gp's or pggan's."""
     edit = code_edits["hinge"]
     hinge = {(v, s) for v, s in study["runs"] if resolve_variant(study["cfg"], v)["loss"] == "hinge"}

@@ -19,7 +19,7 @@ import yaml
 
 from conftest import git, set_param
 from dvcstudy import after_training, digest, dvc, dvc_plan, ran, snakemake, snakemake_plan
-from ganrepro.headline import headline_split
+from ganrepro.eval.headline import headline_split
 
 pytestmark = pytest.mark.slow
 

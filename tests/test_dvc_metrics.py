@@ -1,4 +1,4 @@
-"""What DVC's metrics and plots read: the score step's metrics.json and is_splits.csv (ganrepro.headline)."""
+"""What DVC's metrics and plots read: the score step's metrics.json and is_splits.csv (ganrepro.eval.headline)."""
 
 import csv
 import io
@@ -6,8 +6,8 @@ import io
 import numpy as np
 import pytest
 
-from ganrepro import headline, metrics
-from ganrepro.evaluate import _classifier_scores
+from ganrepro.eval import headline, metrics
+from ganrepro.eval.evaluate import _classifier_scores
 
 
 def test_metrics_are_the_k0_numbers_of_scores_json():

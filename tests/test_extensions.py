@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from conftest import assert_resume_byte_identical
-from ganrepro.config import MECHANISM_OPTIONS, resolve_variant
-from ganrepro.extensions import EXTENSIONS
-from ganrepro.models import ARCHITECTURES
-from ganrepro.penalties import PENALTIES
-from ganrepro.train import Run, train
-from ganrepro.trainers import TRAINERS
+from ganrepro.core.config import MECHANISM_OPTIONS, resolve_variant
+from ganrepro.gan.extensions import EXTENSIONS
+from ganrepro.gan.models import ARCHITECTURES
+from ganrepro.gan.penalties import PENALTIES
+from ganrepro.gan.train import Run, train
+from ganrepro.gan.trainers import TRAINERS
 
 NEW_VARIANTS = ("roth_reg", "ctgan", "vdb", "wgan_div", "dcgan_ema", "meg")
 CPU = torch.device("cpu")

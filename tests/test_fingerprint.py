@@ -1,4 +1,4 @@
-"""The code fingerprint (ganrepro.fingerprint): blind to edits that cannot change a result, never
+"""The code fingerprint (ganrepro.pipeline.fingerprint): blind to edits that cannot change a result, never
 to one that can, and per step (an edit outside a step's import closure leaves its fingerprint).
 
 The step-level tests edit a copy of the package and the schema, which codedeps and fingerprint read
@@ -16,13 +16,16 @@ import pytest
 import yaml
 
 from conftest import ROOT, SMOKE_PARAMS, run, study_env
-from ganrepro import codedeps, config, dvcyaml, fingerprint, pipeline, treeshake
+from ganrepro import pipeline
+from ganrepro.core import config
+from ganrepro.pipeline import codedeps, dvcyaml, fingerprint, treeshake
 
-LOSSES = "src/ganrepro/losses.py"
+LOSSES = "src/ganrepro/gan/losses.py"
 HINGE = "F.relu(1 + f)).mean(),\n    g=lambda f: -f.mean(),\n    doc=\"Lim & Ye"  # hinge's D and G
 HINGE_FLIPPED = "F.relu(1 - f)).mean(),\n    g=lambda f: -f.mean(),\n    doc=\"Lim & Ye"
 SCHEMA = "workflow/schemas/params.schema.yaml"
 TRAIN_HELP = 'help="train one GAN run (variant × seed)"'
+TRAIN_STEP = "src/ganrepro/steps/train.py"
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -49,7 +52,7 @@ def project(tmp_path, monkeypatch):
     shutil.copy(ROOT / SCHEMA, schema)
     monkeypatch.setattr(codedeps, "PACKAGE_DIR", package)
     monkeypatch.setattr(config, "SCHEMA_PATH", schema)
-    monkeypatch.setattr(codedeps, "EXTERNAL_DATA", {"ganrepro.config": (schema,)})
+    monkeypatch.setattr(codedeps, "EXTERNAL_DATA", {"ganrepro.core.config": (schema,)})
     _clear_caches()
 
     def fingerprints() -> dict[str, str]:
@@ -81,9 +84,15 @@ def test_comments_docstrings_and_formatting_are_not_code():
 
 
 def test_argparse_help_texts_are_not_code_but_defaults_and_choices_are():
+    train = (ROOT / TRAIN_STEP).read_text()
+    assert fingerprint.normal_source(train.replace(TRAIN_HELP, 'help="train"'), cli=True) \
+        == fingerprint.normal_source(train, cli=True)
+    score = (ROOT / "src/ganrepro/steps/score.py").read_text()
+    assert fingerprint.normal_source(score.replace("comma-separated classifier model files", "edited"), cli=True) \
+        == fingerprint.normal_source(score, cli=True)  # arg_help: the step's flags' help
+    assert codedeps.declares_cli("ganrepro.steps.train") and not codedeps.declares_cli("ganrepro.steps.stepdefs")
     cli = (ROOT / "src/ganrepro/cli.py").read_text()
     normal = fingerprint.normal_source(cli, cli=True)
-    assert fingerprint.normal_source(cli.replace(TRAIN_HELP, 'help="train"'), cli=True) == normal
     assert fingerprint.normal_source(cli.replace('"help": "the file holds logits: apply softmax first"',
                                                  '"help": "edited"'), cli=True) == normal
     assert fingerprint.normal_source(cli.replace('"""One CLI for every step', '"""Edited', 1), cli=True) == normal
@@ -128,7 +137,7 @@ def test_edits_that_cannot_change_a_result_change_no_fingerprint(project):
     losses = project.root / LOSSES
     losses.write_text(ast.unparse(ast.parse(losses.read_text())) + "\n# a comment\n")  # every line reformatted
     project.edit(LOSSES, '"""Adversarial losses', '"""Edited. Adversarial losses')
-    project.edit("src/ganrepro/cli.py", TRAIN_HELP, 'help="train a GAN"')
+    project.edit(TRAIN_STEP, TRAIN_HELP, 'help="train a GAN"')
     project.edit(SCHEMA, "description: Every key the pipeline reads", "description: Each key the pipeline reads")
     assert project.fingerprints() == before
     # the report prints docstrings (report.claims): there any docstring of its closure counts, cli's too
@@ -154,7 +163,7 @@ def test_a_schema_rule_edit_changes_every_step_that_validates_params(project):
     before = project.fingerprints()
     project.edit(SCHEMA, "stylegan, introvae]}", "stylegan]}")
     readers = {name for name, step in pipeline.STEPS.items() if SCHEMA in codedeps.code_files(step.cmd)}
-    assert "toy" not in readers and "train" in readers
+    assert "train" in readers and "report" in readers
     assert _changed(before, project.fingerprints()) == readers
 
 
@@ -168,13 +177,17 @@ def test_an_edit_outside_a_steps_closure_leaves_its_fingerprint(project):
 def test_cli_counts_as_the_subcommand_runs_it(project):
     """Another subcommand's function or parser entry is not a step's code; what they share is."""
     before = project.fingerprints()
-    project.edit("src/ganrepro/cli.py", 'print(f"report: {build_report(', 'print(f"report written: {build_report(')
-    assert _changed(before, project.fingerprints()) == {"report"}
+    project.edit("src/ganrepro/steps/report.py", 'print(f"report: {build_report(', 'print(f"report written: {build_report(')
+    # a step's module is its own, and the step table's (provenance reads every step's declaration)
+    assert _changed(before, project.fingerprints()) == {"report", "provenance"}
     project.edit("src/ganrepro/cli.py", "    return parser\n",
                  '    add("new", cmd_new, out, help="a new subcommand")\n    return parser\n')
     cli = project.root / "src/ganrepro/cli.py"
     cli.write_text(cli.read_text() + "\n\ndef cmd_new(args) -> int:\n    return 0\n")
     assert _changed(before, project.fingerprints()) == {"report"}  # adding a subcommand reruns no step
+    new_step = project.root / "src/ganrepro/steps/new.py"
+    new_step.write_text((project.root / "src/ganrepro/steps/toy.py").read_text().replace('"toy"', '"new"'))
+    assert _changed(before, project.fingerprints()) == {"report"}  # nor does adding a step's module
     project.edit("src/ganrepro/cli.py", "    allocator.tune()  #", "    allocator.tune()\n    allocator.tune()  #")
     assert _changed(before, project.fingerprints()) == set(pipeline.STEPS)  # main: every step runs it
 
@@ -237,10 +250,10 @@ def test_every_snakemake_profile_keeps_the_params_rerun_trigger():
         assert triggers is None or "params" in triggers, config_file
 
 
-# -- train jobs: one fingerprint per variant, at mechanism grain (ganrepro.treeshake) ------------------
+# -- train jobs: one fingerprint per variant, at mechanism grain (ganrepro.pipeline.treeshake) ------------------
 
 STUDIES = {"smoke": SMOKE_PARAMS, "default": ROOT / "params.yaml"}
-STYLEGAN = "src/ganrepro/models/stylegan.py"
+STYLEGAN = "src/ganrepro/gan/models/stylegan.py"
 STYLEGAN_BODY = "        h = pixel_norm(latent)\n"  # MappingNetwork.forward
 TRAIN_LOOP = "        for _ in range(self.run[\"n_critic\"]):\n            d = self.d_step(data, record)\n"
 NEW_LOSS = ('\n\ndef _d_new(r, f):\n    return (f - r).mean()\n\n\n'
@@ -286,7 +299,7 @@ def test_editing_an_architecture_changes_its_variants_only(project):
 
 def test_editing_the_shared_training_loop_changes_every_variant(project):
     before = _variant_fingerprints()
-    project.edit("src/ganrepro/train.py", TRAIN_LOOP, TRAIN_LOOP.replace("d = self.d_step(data, record)",
+    project.edit("src/ganrepro/gan/train.py", TRAIN_LOOP, TRAIN_LOOP.replace("d = self.d_step(data, record)",
                                                                           "d = self.d_step(data, True)"))
     assert _changed(before, _variant_fingerprints()) == set(before)
 
@@ -302,7 +315,7 @@ def test_comments_and_docstrings_change_no_variant(project):
     before = _variant_fingerprints()
     project.edit(STYLEGAN, '"""G(latent, ψ) = synthesis(styles(latent, ψ));', '"""Edited. G(latent, ψ) = synthesis(')
     project.edit(LOSSES, '    """Discriminator loss ``name`` (an entry of LOSSES) to minimise."""', '    """Edited."""')
-    train = project.root / "src/ganrepro/train.py"
+    train = project.root / "src/ganrepro/gan/train.py"
     train.write_text(train.read_text() + "\n# a comment\n")
     assert _changed(before, _variant_fingerprints()) == set()
 
@@ -312,22 +325,22 @@ def test_what_the_variants_keep():
     shaker = treeshake.shake(config.resolve_variant(cfg, "dcgan"))
     assert not shaker.escaped  # every registry of the train step is looked up by key only
     kept = {m: [ast.unparse(s).split("\n")[0] for s in st] for m, st in shaker.kept_statements().items()}
-    assert "ganrepro.models.stylegan" not in kept and "ganrepro.trainers.introvae" not in kept
-    assert "ganrepro.extensions.ema" not in kept
-    assert any(s.startswith("LOSSES.register('non_saturating'") for s in kept["ganrepro.losses"])
-    assert not any(s.startswith("LOSSES.register('hinge'") for s in kept["ganrepro.losses"])
+    assert "ganrepro.gan.models.stylegan" not in kept and "ganrepro.gan.trainers.introvae" not in kept
+    assert "ganrepro.gan.extensions.ema" not in kept
+    assert any(s.startswith("LOSSES.register('non_saturating'") for s in kept["ganrepro.gan.losses"])
+    assert not any(s.startswith("LOSSES.register('hinge'") for s in kept["ganrepro.gan.losses"])
     stylegan = treeshake.shake(config.resolve_variant(cfg, "stylegan")).kept_statements()
-    assert {"ganrepro.models.stylegan", "ganrepro.extensions.stylegan", "ganrepro.extensions.ema"} <= set(stylegan)
+    assert {"ganrepro.gan.models.stylegan", "ganrepro.gan.extensions.stylegan", "ganrepro.gan.extensions.ema"} <= set(stylegan)
 
 
 @pytest.mark.parametrize("escape", ["def _names():\n    return list(LOSSES)\n",  # a registry iterated
                                     "def _known(n):\n    return n in LOSSES\n",
                                     "def _get(n):\n    return globals()[n]\n",  # names read as strings
-                                    "from ganrepro.losses import *\n"])
+                                    "from ganrepro.gan.losses import *\n"])
 def test_a_mechanism_reached_other_than_by_its_name_keeps_the_others(project, escape):
     """The conservative exits: a registry used other than by ``R[key]`` keeps all its entries; a
     module whose names may be read as strings (or star-imported) keeps all its statements."""
-    target = "src/ganrepro/train.py" if escape.startswith("from") else LOSSES
+    target = "src/ganrepro/gan/train.py" if escape.startswith("from") else LOSSES
     path = project.root / target
     path.write_text(path.read_text() + "\n\n" + escape)
     before = _variant_fingerprints()
@@ -336,7 +349,7 @@ def test_a_mechanism_reached_other_than_by_its_name_keeps_the_others(project, es
 
 
 def test_the_default_entries_are_the_codes():
-    from ganrepro import models, trainers
+    from ganrepro.gan import models, trainers
 
     assert treeshake.OPTION_DEFAULTS == {"architecture": models.DEFAULT_ARCHITECTURE, "trainer": trainers.DEFAULT_TRAINER}
 
@@ -346,12 +359,12 @@ def test_a_module_that_registers_a_used_entry_is_kept_even_if_nothing_refers_to_
     import that runs the registration is the run's code, and so is the registration."""
     project.edit(STYLEGAN, "\nclass MappingNetwork(",
                  '\nNORMS.register("pixel_test", lambda c: nn.Identity())\n\n\nclass MappingNetwork(')
-    project.edit(STYLEGAN, "from ganrepro.models.layers import FeatureHeadD\n",
-                 "from ganrepro.models.layers import NORMS, FeatureHeadD\n")
+    project.edit(STYLEGAN, "from ganrepro.gan.models.layers import FeatureHeadD\n",
+                 "from ganrepro.gan.models.layers import NORMS, FeatureHeadD\n")
     _clear_caches()
     cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
     run = config.resolve_variant(cfg, "dcgan")
-    assert "ganrepro.models.stylegan" not in treeshake.shake(run).loaded
+    assert "ganrepro.gan.models.stylegan" not in treeshake.shake(run).loaded
     kept = treeshake.shake({**run, "d_norm": "pixel_test"}).kept_statements()
-    assert any("pixel_test" in ast.unparse(s) for s in kept["ganrepro.models.stylegan"])
-    assert "class MappingNetwork" not in "".join(ast.unparse(s) for s in kept["ganrepro.models.stylegan"])
+    assert any("pixel_test" in ast.unparse(s) for s in kept["ganrepro.gan.models.stylegan"])
+    assert "class MappingNetwork" not in "".join(ast.unparse(s) for s in kept["ganrepro.gan.models.stylegan"])

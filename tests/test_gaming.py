@@ -6,8 +6,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ganrepro import metrics
-from ganrepro.gaming import optimise_inputs
+from ganrepro.eval import metrics
+from ganrepro.eval.gaming import optimise_inputs
 
 SHAPE = (1, 12, 12)
 K = 5

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torchvision.utils import make_grid
 
-from ganrepro.images import grid_array
+from ganrepro.core.images import grid_array
 
 
 @pytest.mark.parametrize("n, nrow, channels, size", [(16, 4, 1, 7), (10, 4, 1, 5), (3, 8, 3, 6), (1, 1, 1, 4), (7, 7, 3, 3)])

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchvision
 
-from ganrepro.inception import (
+from ganrepro.eval.inception import (
     DEFAULT_WEIGHTS,
     WEIGHTS_FILE,
     InceptionClassifier,
@@ -77,8 +77,8 @@ def test_cli_inception_probs_then_inception_score(tmp_path, capsys):
     import torch
     import torchvision
 
-    from ganrepro import atomic
     from ganrepro.cli import main
+    from ganrepro.core import atomic
 
     weights = tmp_path / "inception.pth"
     torch.manual_seed(0)
@@ -90,8 +90,8 @@ def test_cli_inception_probs_then_inception_score(tmp_path, capsys):
     probs = np.load(out)
     assert probs.shape == (3, 1000) and np.allclose(probs.sum(1), 1.0)
     # the Inception stage's wrapper of the same file: the same logits, and the 2048 average-pool features
-    from ganrepro import metrics
-    from ganrepro.inception import InceptionFeatures, logits_and_features
+    from ganrepro.eval import metrics
+    from ganrepro.eval.inception import InceptionFeatures, logits_and_features
 
     with np.load(samples) as f:
         logits, feats = logits_and_features(InceptionFeatures(weights, "torchvision"), f["images"], torch.device("cpu"), 2)

@@ -16,11 +16,13 @@ import pytest
 import torch
 
 from conftest import copy_project, git, run, study_env, write_params, write_random_tf_inception
-from ganrepro import atomic, metrics, pipeline
-from ganrepro.config import load_params
-from ganrepro.errors import InceptionWeightsMissing, InputError
-from ganrepro.inception import InceptionFeatures
-from ganrepro.inception_step import is_table
+from ganrepro import pipeline
+from ganrepro.core import atomic
+from ganrepro.core.config import load_params
+from ganrepro.core.errors import InceptionWeightsMissing, InputError
+from ganrepro.eval import metrics
+from ganrepro.eval.inception import InceptionFeatures
+from ganrepro.eval.inception_stage import is_table
 
 
 # -- conventions, on arrays (fast) --------------------------------------------------------------------

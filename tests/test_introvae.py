@@ -10,11 +10,11 @@ import torch
 import torch.nn.functional as F
 
 from conftest import assert_resume_byte_identical
-from ganrepro.config import resolve_variant, validate
-from ganrepro.errors import ParamsError
-from ganrepro.losses import LOSSES
-from ganrepro.models.introvae import Encoder, kl_to_standard_normal
-from ganrepro.trainers import make_run
+from ganrepro.core.config import resolve_variant, validate
+from ganrepro.core.errors import ParamsError
+from ganrepro.gan.losses import LOSSES
+from ganrepro.gan.models.introvae import Encoder, kl_to_standard_normal
+from ganrepro.gan.trainers import make_run
 
 OBJECTIVE = LOSSES["introvae"]
 
@@ -143,8 +143,8 @@ def test_encoder_keeps_the_discriminator_interface(smoke_params):
 def test_resume_and_reconstructions(tmp_path, smoke_params, tiny_dataset):
     """Stopped after its last resume state and rerun, a run ends byte-identical; the sample step
     writes G(μ(x)) of the real test images beside the prior samples."""
-    from ganrepro.models import load_checkpoint, models_from_checkpoint
-    from ganrepro.sample import sample
+    from ganrepro.eval.sample import sample
+    from ganrepro.gan.models import load_checkpoint, models_from_checkpoint
 
     cfg = copy.deepcopy(smoke_params)
     cfg["train"].update(iterations=7, checkpoint_every=3, log_every=1)

@@ -1,4 +1,4 @@
-"""One source of paths: no module but ganrepro.paths spells a study path."""
+"""One source of paths: no module but ganrepro.core.paths spells a study path."""
 
 import ast
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganrepro import atomic
 from ganrepro import data as D
 from ganrepro.cli import main
-from ganrepro.config import LOCAL_DATASETS, validate
+from ganrepro.core import atomic
+from ganrepro.core.config import LOCAL_DATASETS, validate
+from ganrepro.core.errors import DataFormatError, InputError, MissingInput, ParamsError
 from ganrepro.data import local
-from ganrepro.errors import DataFormatError, InputError, MissingInput, ParamsError
 
 
 def write_folder(root, images: dict[str, np.ndarray]) -> None:
@@ -71,7 +71,7 @@ def test_folder_without_labels_gets_pseudo_labels_and_says_so(tmp_path):
 
 
 def test_classifier_metrics_say_whether_the_data_had_labels(tmp_path, tiny_dataset, smoke_params):
-    from ganrepro.classifier import train_classifier
+    from ganrepro.eval.classifier import train_classifier
 
     arrays = dict(np.load(tiny_dataset))
     unlabeled = tmp_path / "u.npz"

@@ -12,9 +12,9 @@ import torch.nn as nn
 from scipy.special import log_softmax
 from scipy.stats import norm
 
-from ganrepro import latent, losses, penalties
-from ganrepro.models import init_weights
-from ganrepro.models.dcgan import Discriminator
+from ganrepro.gan import latent, losses, penalties
+from ganrepro.gan.models import init_weights
+from ganrepro.gan.models.dcgan import Discriminator
 
 REAL = np.array([-6.0, -2.5, -0.3, 0.0, 0.7, 1.0, 3.2, 12.0])
 FAKE = np.array([5.0, -1.0, 0.4, -3.3, 0.0, -0.9, 2.1, -14.0])

@@ -11,11 +11,11 @@ import torch
 import torch.nn as nn
 from scipy import integrate, stats
 
-from ganrepro.extensions.bottleneck import dual_ascent, gaussian_kl
-from ganrepro.extensions.consistency import consistency_term
-from ganrepro.extensions.entropy import dv_estimate, jsd_estimate, jsd_mi_loss
-from ganrepro.models.wrappers import ActivationDropout, VariationalBottleneck
-from ganrepro.penalties import PENALTIES, PenaltyInputs, roth_gamma, roth_regulariser, wgan_div_penalty
+from ganrepro.gan.extensions.bottleneck import dual_ascent, gaussian_kl
+from ganrepro.gan.extensions.consistency import consistency_term
+from ganrepro.gan.extensions.entropy import dv_estimate, jsd_estimate, jsd_mi_loss
+from ganrepro.gan.models.wrappers import ActivationDropout, VariationalBottleneck
+from ganrepro.gan.penalties import PENALTIES, PenaltyInputs, roth_gamma, roth_regulariser, wgan_div_penalty
 
 
 class Linear(nn.Module):

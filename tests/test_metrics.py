@@ -1,4 +1,4 @@
-"""ganrepro.metrics against independent references.
+"""ganrepro.eval.metrics against independent references.
 
 How the peers' Inception Scores differ from ours (openai/improved-gan's convention):
 - torch-fidelity (``isc_features_to_metric``): the same contiguous split boundaries
@@ -22,7 +22,7 @@ from scipy.spatial.distance import cdist
 from scipy.special import softmax as scipy_softmax
 from scipy.stats import entropy, norm
 
-from ganrepro import metrics
+from ganrepro.eval import metrics
 
 
 def dirichlet_probs(n: int, k: int, alpha: float, seed: int) -> np.ndarray:

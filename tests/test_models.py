@@ -6,9 +6,9 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.parametrize import is_parametrized
 
-from ganrepro import latent, losses
-from ganrepro.models import NORMS, count_parameters, init_weights
-from ganrepro.models.dcgan import Discriminator, Generator, QHead
+from ganrepro.gan import latent, losses
+from ganrepro.gan.models import NORMS, count_parameters, init_weights
+from ganrepro.gan.models.dcgan import Discriminator, Generator, QHead
 
 
 def _layers(d: nn.Module) -> list[nn.Module]:

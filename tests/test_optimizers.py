@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganrepro.optimizers import OPTIMIZERS
+from ganrepro.gan.optimizers import OPTIMIZERS
 
 RUN = {"beta1": 0.5, "beta2": 0.999}
 

@@ -12,11 +12,11 @@ import sys
 import pytest
 import torch
 
-from ganrepro import precision
-from ganrepro.config import resolve_variant
-from ganrepro.precision import Hardware
-from ganrepro.resume import save_state, try_resume
-from ganrepro.train import Run
+from ganrepro.core import precision
+from ganrepro.core.config import resolve_variant
+from ganrepro.core.precision import Hardware
+from ganrepro.core.resume import save_state, try_resume
+from ganrepro.gan.train import Run
 
 SAPPHIRE_RAPIDS = Hardware("cpu", "Intel Xeon (SPR)", frozenset({"avx512_bf16", "amx_bf16"}), True, "AVX512")
 COOPER_LAKE = Hardware("cpu", "Intel Xeon (CPX)", frozenset({"avx512_bf16"}), True, "AVX512")
@@ -54,7 +54,7 @@ def test_bf16_without_native_support_warns_naming_the_slowdown():
 
 PROBE = """
 import json, torch
-from ganrepro import precision
+from ganrepro.core import precision
 hw = precision.detect("cpu")
 print(json.dumps({**hw.record(), "auto": precision.resolve("auto", hw)}))
 """
@@ -98,7 +98,7 @@ def test_a_resumed_run_keeps_the_precision_it_started_with(smoke_params, monkeyp
     save_state(started, tmp_path)
     moved = _run(smoke_params, monkeypatch, ZEN3)  # the same params on a machine without native bf16
     assert moved.precision == "float32"
-    with caplog.at_level(logging.WARNING, logger="ganrepro.train"):
+    with caplog.at_level(logging.WARNING, logger="ganrepro.gan.train"):
         assert try_resume(moved, tmp_path)
     assert moved.precision == "bfloat16" and "keeps the precision it started with, bfloat16" in caplog.text
 
@@ -120,7 +120,7 @@ def test_each_precision_is_deterministic(smoke_params, requested):
 def test_the_studies_train_in_auto(params_file):
     """The default, full and smoke studies leave the precision to the hardware (CI included: never
     bf16 emulated through float32), and no variant pins bf16."""
-    from ganrepro.config import load_params
+    from ganrepro.core.config import load_params
 
     cfg = load_params(params_file)
     assert cfg["train"]["precision"] == "auto"

@@ -9,9 +9,9 @@ import re
 import numpy as np
 import pytest
 
-from ganrepro import metrics
 from ganrepro.cli import main
-from ganrepro.probs_cli import inception_score_command
+from ganrepro.eval import metrics
+from ganrepro.eval.probs import inception_score_command
 
 
 def call(argv: list[str], capsys) -> tuple[int, str, str]:

@@ -13,21 +13,21 @@ import torch.nn as nn
 import yaml
 
 from conftest import ROOT
-from ganrepro.config import validate
+from ganrepro.core.config import validate
+from ganrepro.core.errors import ParamsError
+from ganrepro.core.registry import Registry
 from ganrepro.data import DATASETS
 from ganrepro.data.decode import DECODERS
-from ganrepro.errors import ParamsError
-from ganrepro.extensions import EXTENSIONS
-from ganrepro.losses import LOSSES
-from ganrepro.models import ARCHITECTURES, NORMS
-from ganrepro.models.dcgan import Discriminator
-from ganrepro.optimizers import OPTIMIZERS
-from ganrepro.penalties import PENALTIES, PenaltyInputs
-from ganrepro.registry import Registry
+from ganrepro.eval.truncation import TRUNCATIONS
+from ganrepro.gan.extensions import EXTENSIONS
+from ganrepro.gan.losses import LOSSES
+from ganrepro.gan.models import ARCHITECTURES, NORMS
+from ganrepro.gan.models.dcgan import Discriminator
+from ganrepro.gan.optimizers import OPTIMIZERS
+from ganrepro.gan.penalties import PENALTIES, PenaltyInputs
+from ganrepro.gan.trainers import TRAINERS
 from ganrepro.report.claims import RULES
 from ganrepro.report.metrics import METRICS, REFERENCES
-from ganrepro.trainers import TRAINERS
-from ganrepro.truncation import TRUNCATIONS
 
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())
 TRAIN = SCHEMA["$defs"]["train_options"]["properties"]
@@ -126,6 +126,6 @@ def test_spectral_norm_with_batch_norm_is_refused_by_the_config_and_by_the_discr
 
 
 def test_every_discriminator_wrapper_belongs_to_an_extension():
-    from ganrepro.models.wrappers import DISCRIMINATOR_WRAPPERS
+    from ganrepro.gan.models.wrappers import DISCRIMINATOR_WRAPPERS
 
     assert set(DISCRIMINATOR_WRAPPERS) <= set(EXTENSIONS)

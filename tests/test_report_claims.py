@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ganrepro.config import validate
-from ganrepro.errors import ParamsError
+from ganrepro.core.config import validate
+from ganrepro.core.errors import ParamsError
 from ganrepro.report import claims
 from ganrepro.report.stats import FAILS, HOLDS, INCONCLUSIVE, NOT_TESTED
 from ganrepro.report.study import Study

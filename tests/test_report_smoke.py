@@ -14,7 +14,7 @@ import pytest
 from browser import chromium, inspect_page, screenshot
 from conftest import SMK, run
 from ganrepro import pipeline
-from ganrepro.config import load_params
+from ganrepro.core.config import load_params
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import sys
 
 PROBE = """
 import json, sys, torch
-from ganrepro.runtime import make_deterministic
+from ganrepro.core.runtime import make_deterministic
 before = torch.are_deterministic_algorithms_enabled()
 make_deterministic(0, torch.device("cpu"))
 print(json.dumps({"before": before, "on": torch.are_deterministic_algorithms_enabled(),

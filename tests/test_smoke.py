@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from conftest import DVC_VARIANTS, SMK, copy_project, run, set_param, study_env
-from ganrepro import paths, pipeline, precision
+from ganrepro import pipeline
+from ganrepro.core import paths, precision
 
 pytestmark = pytest.mark.slow
 

@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 
 from conftest import assert_resume_byte_identical
-from ganrepro.config import resolve_variant, validate
-from ganrepro.errors import ParamsError
-from ganrepro.latent import LatentSpec
-from ganrepro.models import build_models
-from ganrepro.models.pggan import EqualLinear
-from ganrepro.models.stylegan import (
+from ganrepro.core.config import resolve_variant, validate
+from ganrepro.core.errors import ParamsError
+from ganrepro.gan.latent import LatentSpec
+from ganrepro.gan.models import build_models
+from ganrepro.gan.models.pggan import EqualLinear
+from ganrepro.gan.models.stylegan import (
     W_AVG_BETA,
     Discriminator,
     Generator,
@@ -27,7 +27,7 @@ from ganrepro.models.stylegan import (
     modulated_conv2d_unfused,
     upsample,
 )
-from ganrepro.train import Run
+from ganrepro.gan.train import Run
 
 CPU = torch.device("cpu")
 LATENT = 16

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from conftest import write_params
-from ganrepro.config import resolve_variant
-from ganrepro.train import Run, train
+from ganrepro.core.config import resolve_variant
+from ganrepro.gan.train import Run, train
 
 TRAIN_FILES = ("checkpoint.pt", "train_log.csv", "train_summary.json")
 
@@ -131,7 +131,8 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
 def fashion_subset(tmp_path_factory) -> Path:
     """3,000 real Fashion-MNIST images (Debian's package, installed by `make setup`)."""
 
-    from ganrepro import atomic, data
+    from ganrepro import data
+    from ganrepro.core import atomic
 
     if not (FASHION / "train-images-idx3-ubyte.gz").exists():
         pytest.skip("Debian's dataset-fashion-mnist is not installed")

@@ -1,4 +1,4 @@
-"""The tree-shaken train code (ganrepro.treeshake) is sound: what a train job runs is what its
+"""The tree-shaken train code (ganrepro.pipeline.treeshake) is sound: what a train job runs is what its
 variant's fingerprint hashes.
 
 Each smoke variant trains two iterations in-process, as ``ganrepro train`` runs it (``cli.main``:
@@ -18,7 +18,9 @@ import pytest
 import yaml
 
 from conftest import SMOKE_PARAMS, write_params
-from ganrepro import cli, codedeps, config, registry, treeshake
+from ganrepro import cli
+from ganrepro.core import config, registry
+from ganrepro.pipeline import codedeps, treeshake
 
 SMOKE = yaml.safe_load(SMOKE_PARAMS.read_text())
 

@@ -14,11 +14,13 @@ import torch.nn as nn
 from scipy import stats
 
 from conftest import SMOKE_PARAMS
-from ganrepro import atomic, metrics, pipeline
-from ganrepro.config import load_params, validate
-from ganrepro.errors import ParamsError
-from ganrepro.latent import LatentSpec
-from ganrepro.truncation import TRUNCATIONS
+from ganrepro import pipeline
+from ganrepro.core import atomic
+from ganrepro.core.config import load_params, validate
+from ganrepro.core.errors import ParamsError
+from ganrepro.eval import metrics
+from ganrepro.eval.truncation import TRUNCATIONS
+from ganrepro.gan.latent import LatentSpec
 
 SPEC = LatentSpec(z_dim=32, n_categorical=10, n_continuous=2)
 CPU = torch.device("cpu")
@@ -95,8 +97,8 @@ def test_psi_entry_moves_w_towards_its_mean():
 @pytest.fixture(scope="module")
 def tiny_biggan(tmp_path_factory):
     """A 4-iteration BigGAN run (EMA, 10 classes) and a 1-epoch classifier on 512 random images."""
-    from ganrepro.classifier import train_classifier
-    from ganrepro.train import train
+    from ganrepro.eval.classifier import train_classifier
+    from ganrepro.gan.train import train
 
     root = tmp_path_factory.mktemp("trunc")
     rng = np.random.default_rng(0)
@@ -112,19 +114,19 @@ def tiny_biggan(tmp_path_factory):
     train_classifier(cfg, data, 0, root / "k0", progress=False)
     cfg["truncation"] = {"n_samples": 60, "curves": {"biggan": {"kind": "resample", "values": [1.0, 0.25]}}}
     out = {"cfg": cfg, "data": data, "run": root / "run", "classifier": str(root / "k0" / "model.pt")}
-    from ganrepro.truncation_step import truncation_curve
+    from ganrepro.eval.truncation_curve import truncation_curve
 
     out["result"] = truncation_curve(cfg, out["run"], "biggan", data, out["classifier"])
     return out
 
 
 def test_truncation_step_writes_the_curve_each_point_rescored_independently(tiny_biggan):
-    from ganrepro.classifier import load_classifier, predict
+    from ganrepro.core.paths import RunFiles
     from ganrepro.data import load_prepared
-    from ganrepro.extensions.ema import ema_generator_from_checkpoint
-    from ganrepro.models import load_checkpoint
-    from ganrepro.paths import RunFiles
-    from ganrepro.truncation_step import curve_images, truncation_curve
+    from ganrepro.eval.classifier import load_classifier, predict
+    from ganrepro.eval.truncation_curve import curve_images, truncation_curve
+    from ganrepro.gan.extensions.ema import ema_generator_from_checkpoint
+    from ganrepro.gan.models import load_checkpoint
 
     t = tiny_biggan
     files = RunFiles(t["run"])
@@ -152,7 +154,7 @@ def test_truncation_step_writes_the_curve_each_point_rescored_independently(tiny
 
 
 def test_report_table_equals_the_json(tiny_biggan, tmp_path):
-    from ganrepro.paths import ReportFiles, RunFiles
+    from ganrepro.core.paths import ReportFiles, RunFiles
     from ganrepro.report import truncation as section
     from ganrepro.report.tables import pm
 
@@ -188,8 +190,8 @@ def test_report_table_equals_the_json(tiny_biggan, tmp_path):
 
 
 def test_sample_step_draws_a_labelled_class_grid_for_a_conditional_run(tiny_biggan, monkeypatch):
-    from ganrepro import sample as sample_mod
-    from ganrepro.paths import RunFiles
+    from ganrepro.core.paths import RunFiles
+    from ganrepro.eval import sample as sample_mod
 
     seen, original = {}, sample_mod.class_grid_png
 
@@ -206,7 +208,7 @@ def test_sample_step_draws_a_labelled_class_grid_for_a_conditional_run(tiny_bigg
 
 
 def test_class_grid_rows_are_classes_and_columns_share_their_noise():
-    from ganrepro.sample import class_grid_png
+    from ganrepro.eval.sample import class_grid_png
 
     inputs = []
 

@@ -3,7 +3,7 @@
 tests/conftest.py puts this directory first on PYTHONPATH for the smoke study's Snakemake run and
 sets GANREPRO_PROBE to a file; every ``ganrepro`` process then appends one JSON line to it at
 exit: its arguments, the ``ganrepro`` modules in ``sys.modules``, and the files it opened (an
-audit hook sees every ``open``). tests/test_codedeps.py compares them with ganrepro.codedeps.
+audit hook sees every ``open``). tests/test_codedeps.py compares them with ganrepro.pipeline.codedeps.
 Nothing here changes what a step computes.
 """
 

@@ -1,13 +1,13 @@
 # Helpers shared by the rules: each turns a step of ganrepro.pipeline.STEPS (the one definition of
 # the command, inputs, outputs and params keys that dvc.yaml is generated from too) into what a
 # Snakemake directive takes. A job's inputs are its data only. The source its command runs
-# (ganrepro.codedeps, read from the imports at parse time) is a param, `code`: the fingerprint of
-# its normal form (ganrepro.fingerprint), so Snakemake's rerun trigger "params" reruns a job whose
+# (ganrepro.pipeline.codedeps, read from the imports at parse time) is a param, `code`: the fingerprint of
+# its normal form (ganrepro.pipeline.fingerprint), so Snakemake's rerun trigger "params" reruns a job whose
 # code changed in meaning, and a comment, docstring or help text edit reruns nothing. Declared as
 # input files, the source reran jobs on any edit (the mtime trigger cannot be switched off).
 import os
 
-from ganrepro import fingerprint
+from ganrepro.pipeline import fingerprint
 
 # Every step runs one intra-op thread (runtime.make_deterministic), so `--cores N` would run N jobs
 # side by side even on a machine with fewer CPUs: `--cores 8` on a 2-CPU laptop time-sliced 8 jobs
@@ -64,7 +64,7 @@ def step_inputs(step):
 def step_code(step):
     # The same functions write DVC's fingerprint files (`ganrepro code-fingerprints`). A train job's
     # is its variant's: the train step's code without the mechanisms (registry entries: losses,
-    # architectures, …) the variant never looks up (ganrepro.treeshake), so editing StyleGAN's
+    # architectures, …) the variant never looks up (ganrepro.pipeline.treeshake), so editing StyleGAN's
     # generator retrains no DCGAN.
     if step.name == fingerprint.TRAIN:
         return lambda wildcards: fingerprint.variant_fingerprint(CFG, wildcards.variant)

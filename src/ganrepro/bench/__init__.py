@@ -26,14 +26,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ganrepro import atomic, precision
 from ganrepro.bench.evaluation import classifier_images_per_s, is_mi_vs_torchmetrics, score_step_seconds
 from ganrepro.bench.reference import ReferenceLoop
 from ganrepro.bench.training import bench_variant, matmul_peak_gflops
-from ganrepro.config import resolve_variant
-from ganrepro.paths import BenchFiles
-from ganrepro.runtime import device as pick_device
-from ganrepro.runtime import make_deterministic
+from ganrepro.core import atomic, precision
+from ganrepro.core.config import resolve_variant
+from ganrepro.core.paths import BenchFiles
+from ganrepro.core.runtime import device as pick_device
+from ganrepro.core.runtime import make_deterministic
 
 
 def _machine(dev: torch.device, requested_precision: str) -> dict:
@@ -53,8 +53,8 @@ def _machine(dev: torch.device, requested_precision: str) -> dict:
 
 def run_bench(sel: dict, data_path: Path, classifier_paths: list[str], out_dir: Path, progress: bool = True) -> dict:
     """Measure, write bench.json into ``out_dir``, return its content. ``sel``: the bench step's keys."""
-    from ganrepro.classifier import load_classifier, predict
     from ganrepro.data import load_prepared
+    from ganrepro.eval.classifier import load_classifier, predict
 
     opts = sel["bench"]
     dev = pick_device()

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import torch
 
-from ganrepro import metrics
+from ganrepro.eval import metrics
 
 
 def _best_of(fn, repeats: int) -> tuple[float, object]:
@@ -22,7 +22,7 @@ def _best_of(fn, repeats: int) -> tuple[float, object]:
 
 
 def classifier_images_per_s(model, images: np.ndarray, dev: torch.device, repeats: int = 3) -> float:
-    from ganrepro.classifier import predict
+    from ganrepro.eval.classifier import predict
 
     seconds, _ = _best_of(lambda: predict(model, images, dev), repeats)
     return len(images) / seconds
@@ -72,7 +72,7 @@ def is_mi_vs_torchmetrics(probs: np.ndarray, splits: list[int], repeats: int = 3
 
 def score_step_seconds(images: np.ndarray, data: dict, classifier_paths: list[str], ev: dict, dev) -> float:
     """Wall time of the score step's work on one run's samples (every classifier, every metric)."""
-    from ganrepro.evaluate import score_images
+    from ganrepro.eval.evaluate import score_images
 
     start = time.perf_counter()
     score_images({"raw": images}, data, classifier_paths, ev, dev)

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ganrepro import atomic
-from ganrepro.errors import GanreproError
+from ganrepro.core import atomic
+from ganrepro.core.errors import GanreproError
 
 
 class BenchError(GanreproError):

@@ -4,7 +4,7 @@ training step is timed against.
 Same G and D modules (built by the project's builders), same batch size, loss, penalty, n_critic
 and optimiser settings; none of the project's extras (no L_I probe, no logging, no gradient norms,
 no extensions). The losses and penalties are written out here, independently of
-``ganrepro.losses``/``ganrepro.penalties``. InfoGAN variants (λ > 0) also train Q on D's features,
+``ganrepro.gan.losses``/``ganrepro.gan.penalties``. InfoGAN variants (λ > 0) also train Q on D's features,
 as the InfoGAN paper's reference code does, so both sides do the same work.
 """
 

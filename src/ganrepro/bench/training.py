@@ -12,9 +12,9 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
-from ganrepro import precision
 from ganrepro.bench.reference import ReferenceLoop
-from ganrepro.models import build_models
+from ganrepro.core import precision
+from ganrepro.gan.models import build_models
 
 
 def matmul_peak_gflops(sizes: tuple[int, ...] = (512, 1024, 2048), repeats: int = 5) -> float:
@@ -73,7 +73,7 @@ def bench_variant(run: dict, channels: int, image_size: int, rounds: int, steps:
     Ours runs in the precision the study's runs resolve to (``precision.resolve``); ours in the
     other precision is timed in the same rounds, so the table shows what the choice is worth on this
     machine (``other_precision``: its it/s over ours)."""
-    from ganrepro.train import Run
+    from ganrepro.gan.train import Run
 
     gen = torch.Generator().manual_seed(0)
     data = torch.rand(1024, channels, image_size, image_size, generator=gen) * 2 - 1

@@ -32,7 +32,7 @@ Files kept from an earlier run
     sha256 of the decompressed content it verified; an existing file is then kept iff it matches
     that record.
 
-Every write is atomic (``ganrepro.atomic``): a failure at any point leaves no partial file and no
+Every write is atomic (``ganrepro.core.atomic``): a failure at any point leaves no partial file and no
 temporary file behind; a target is only placed after it passed its check.
 
 Provenance of the hard-coded checksums
@@ -61,10 +61,10 @@ Prepared file
     N x C x H x W), ``y_train`` (int64), ``x_test``, ``y_test`` and ``classes`` (``<U32``).
 """
 
+from ganrepro.core.errors import DataFormatError, DownloadError
 from ganrepro.data.decode import PREPARED_KEYS, load_prepared, prepare, read_idx
 from ganrepro.data.download import download
 from ganrepro.data.registry import DATASETS, NPM_TEST_EVERY, DatasetSpec, FileSpec, get_spec
-from ganrepro.errors import DataFormatError, DownloadError
 
 __all__ = ["DATASETS", "NPM_TEST_EVERY", "PREPARED_KEYS", "DataFormatError", "DatasetSpec", "DownloadError",
            "FileSpec", "download", "get_spec", "load_prepared", "prepare", "read_idx"]

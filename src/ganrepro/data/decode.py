@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ganrepro import atomic
+from ganrepro.core import atomic
+from ganrepro.core.errors import DataFormatError, MissingInput
+from ganrepro.core.registry import Registry
 from ganrepro.data import local
 from ganrepro.data.download import GZIP_MAGIC
 from ganrepro.data.registry import (
@@ -26,8 +28,6 @@ from ganrepro.data.registry import (
     FileSpec,
     get_spec,
 )
-from ganrepro.errors import DataFormatError, MissingInput
-from ganrepro.registry import Registry
 
 PREPARED_KEYS = ("x_train", "y_train", "x_test", "y_test", "classes")
 CLASS_DTYPE = "<U32"

@@ -21,9 +21,9 @@ from collections.abc import Iterable, Sequence
 from http.client import HTTPException
 from pathlib import Path
 
-from ganrepro import atomic
+from ganrepro.core import atomic
+from ganrepro.core.errors import DownloadError
 from ganrepro.data.registry import DatasetSpec, FileSpec, get_spec
-from ganrepro.errors import DownloadError
 
 log = logging.getLogger(__name__)
 

@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ganrepro import atomic
+from ganrepro.core import atomic
+from ganrepro.core.errors import DataFormatError, InputError, MissingInput
 from ganrepro.data.registry import DatasetSpec
-from ganrepro.errors import DataFormatError, InputError, MissingInput
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ganrepro.errors import ParamsError
+from ganrepro.core.errors import ParamsError
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,6 @@ metric's spread into its sources and checks rank stability (``variance``), build
 ``build.build_report`` puts it together. ``provenance`` adds what produced the report; the
 Snakemake-only provenance step uses it too.
 
-This file imports nothing: a step's source dependencies follow its imports (``ganrepro.codedeps``),
+This file imports nothing: a step's source dependencies follow its imports (``ganrepro.pipeline.codedeps``),
 and the provenance step, which imports ``report.provenance``, must not depend on the report's tables.
 """

@@ -6,16 +6,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ganrepro import atomic
-from ganrepro.images import pairs_grid_png
-from ganrepro.paths import ReportFiles
-from ganrepro.pipeline import ReportInputs
+from ganrepro.core import atomic
+from ganrepro.core.images import pairs_grid_png
+from ganrepro.core.paths import ReportFiles
 from ganrepro.report import claims, figures, render, tables, variance
 from ganrepro.report import inception as inception_section
 from ganrepro.report import truncation as truncation_section
 from ganrepro.report.metrics import METRICS
 from ganrepro.report.provenance import report_provenance
 from ganrepro.report.study import VARIANCE_METRICS, load_study, read_json
+from ganrepro.steps.studyfiles import ReportInputs
 
 
 def _pictures(study, inputs: ReportInputs, out: ReportFiles, rows: int) -> tuple[list[dict], list[dict]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ganrepro.registry import Registry
+from ganrepro.core.registry import Registry
 from ganrepro.report import stats
 from ganrepro.report.metrics import REFERENCES, column, metric
 from ganrepro.report.stats import Interval, Sample

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ganrepro.images import figure_png, grid_png, new_figure
+from ganrepro.core.images import figure_png, grid_png, new_figure
 
 REAL_STYLES = {"real train": "k--", "real test": "k-.", "uniform noise": "k:"}
 SEED_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")

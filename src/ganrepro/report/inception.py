@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ganrepro.pipeline import ReportInputs
 from ganrepro.report.study import read_json
 from ganrepro.report.tables import fmt, pm
+from ganrepro.steps.studyfiles import ReportInputs
 
 TITLE = "ImageNet Inception-v3 (the papers' IS and FID)"
 

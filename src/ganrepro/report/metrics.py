@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ganrepro.headline import headline_split  # noqa: F401  (the report and DVC metrics share it)
-from ganrepro.registry import Registry
+from ganrepro.core.registry import Registry
+from ganrepro.eval.headline import headline_split  # noqa: F401  (the report and DVC metrics share it)
 
 
 @dataclass(frozen=True)

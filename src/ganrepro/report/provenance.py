@@ -116,15 +116,15 @@ def elapsed_seconds(jobs: pd.DataFrame) -> float:
     return float(jobs["ended"].max() - (jobs["ended"] - jobs["wall_s"]).min())
 
 
-def build_provenance(sel: dict, out_dir: Path, params_file: str) -> Path:
-    from ganrepro import atomic
-    from ganrepro.paths import ProvenanceFiles
-    from ganrepro.pipeline import benchmark_jobs
+def build_provenance(sel: dict, benchmark_jobs: list, out_dir: Path, params_file: str) -> Path:
+    """The provenance page of ``benchmark_jobs`` ((step, wildcards, benchmark file) of every job but its own)."""
+    from ganrepro.core import atomic
+    from ganrepro.core.paths import ProvenanceFiles
     from ganrepro.report import render
     from ganrepro.report.render import Table
 
     out = ProvenanceFiles(out_dir)
-    jobs = benchmark_frame(benchmark_jobs(sel))
+    jobs = benchmark_frame(benchmark_jobs)
     steps = step_summary(jobs)
     atomic.write_text(out.jobs, jobs.drop(columns="ended").to_csv(index=False))
     f0 = lambda x: f"{x:.0f}"  # noqa: E731

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ganrepro.pipeline import ReportInputs
 from ganrepro.report.metrics import column, headline_split
 from ganrepro.report.stats import Sample
+from ganrepro.steps.studyfiles import ReportInputs
 
 VARIANCE_METRICS = ("IS", "MI", "FD")  # decomposed over training seed, draw and classifier
 

@@ -13,11 +13,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from ganrepro.pipeline import ReportInputs
 from ganrepro.report import stats
 from ganrepro.report.render import Table
 from ganrepro.report.stats import Sample
 from ganrepro.report.study import Study, read_json
+from ganrepro.steps.studyfiles import ReportInputs
 
 REAL_SETS = {"train": "real train", "test": "real test", "uniform_noise": "uniform noise"}
 

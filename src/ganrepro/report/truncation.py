@@ -15,13 +15,13 @@ import shutil
 import numpy as np
 import pandas as pd
 
-from ganrepro.images import figure_png, new_figure
-from ganrepro.paths import ReportFiles
-from ganrepro.pipeline import ReportInputs
+from ganrepro.core.images import figure_png, new_figure
+from ganrepro.core.paths import ReportFiles
 from ganrepro.report.render import Table
 from ganrepro.report.stats import Sample
 from ganrepro.report.study import read_json
 from ganrepro.report.tables import pm
+from ganrepro.steps.studyfiles import ReportInputs
 
 UNTRUNCATED = "none"
 LABEL_OFFSETS = ((-6, 5), (6, -11))  # as truncation_step's curve (which imports torch; the report does not)
@@ -113,7 +113,7 @@ def class_grids(summaries: dict, inputs: ReportInputs, out: ReportFiles) -> list
 
 def section(summaries: dict, inputs: ReportInputs, out: ReportFiles, head: int) -> dict:
     """Write truncation_table.csv and truncation_curves.png; the template's ``truncation`` entry."""
-    from ganrepro import atomic
+    from ganrepro.core import atomic
 
     runs = frame(inputs)
     table = summary(runs)

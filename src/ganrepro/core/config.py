@@ -1,0 +1,333 @@
+"""params.yaml: loading, schema validation, semantic checks, and per-variant resolution.
+
+Every error names the offending key (as a dotted path) and the rule it breaks, and is raised
+before any job starts: the Snakefile validates at parse time, each CLI step validates on load.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from ganrepro.core.errors import ParamsError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "params.schema.yaml"
+# Data sets made of the user's own files (data.source); ganrepro.data's registry marks them `local`
+# (tests/test_data.py checks that the two agree; config stays free of heavy imports).
+LOCAL_DATASETS = ("folder", "npz")
+
+# The options each mechanism reads beyond the always-present ones, with the paper's value: a run
+# that uses the mechanism must state them (in ``train`` or in the variant), so a paper constant is
+# never a hidden default in the code. Keys: ("penalty" | "extensions" | "architecture", name).
+MECHANISM_OPTIONS: dict[tuple[str, str], dict[str, str]] = {
+    ("penalty", "roth"): {"roth_decay": "Roth 2017: γ annealed γ₀·decay^(t/T), decay 0.01 (γ₀ = penalty_weight)"},
+    ("penalty", "wgan_div"): {"div_power": "Wu 2018: p = 6 (k = penalty_weight = 2)"},
+    ("extensions", "consistency"): {"ct_weight": "Wei 2018: λ₂ = 2", "ct_margin": "Wei 2018: M′ = 0",
+                                    "ct_dropout": "Wei 2018: dropout 0.5 after each activation of D"},
+    ("extensions", "vdb"): {"vdb_ic": "Peng 2019: I_c = 0.1 (images)", "vdb_beta": "Peng 2019: initial β = 0.1",
+                            "vdb_beta_step": "Peng 2019: α_β = 1e-5"},
+    ("extensions", "ema"): {"ema_decay": "Yazıcı 2019 / PGGAN: 0.999; BigGAN 0.9999",
+                            "ema_start": "BigGAN: start averaging after 20k G updates (0 = at once)"},
+    ("extensions", "entropy"): {"entropy_weight": "Kumar 2019: 1", "entropy_width": "width of the statistics network"},
+    ("extensions", "progressive"): {"grow_phase": "Karras 2018: 800k real images per fade and per stable phase "
+                                                  "(G updates here)"},
+    ("extensions", "drift"): {"drift_weight": "Karras 2018: ε_drift = 0.001"},
+    ("extensions", "orthogonal"): {"ortho_weight": "Brock 2019: β = 1e-4"},
+    ("extensions", "style_mixing"): {"style_mixing": "Karras 2019, Sec. 3.1: 90% of the training images mixed"},
+    ("architecture", "stylegan"): {"mapping_layers": "Karras 2019: 8 dense layers in the mapping network",
+                                   "mapping_lr_mul": "Karras 2019, appendix C: the mapping's learning rate × 0.01"},
+    ("trainer", "introvae"): {"introvae_alpha": "Huang 2018: α = 0.25", "introvae_beta": "Huang 2018: β = 0.5 (256²)",
+                              "introvae_margin": "Huang 2018: m = 110 at 256² with a 512-d latent; set per scale"},
+}
+# Penalties on ∇ₓD per sample: batch norm in D would couple the samples of a batch.
+GRADIENT_PENALTIES = ("gp", "r1", "roth", "wgan_div")
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict:
+    if not SCHEMA_PATH.exists():
+        raise ParamsError(f"schema file not found: {SCHEMA_PATH}")
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def _dotted(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _schema_message(err: jsonschema.ValidationError) -> str:
+    key = _dotted(err.absolute_path)
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        allowed = ", ".join(sorted(err.schema.get("properties", {})))
+        where = f"{key}." if err.absolute_path else ""
+        return f"unknown key {', '.join(where + e for e in extra)} (allowed here: {allowed})"
+    if err.validator == "required":
+        return f"{key}: {err.message}"
+    if err.validator == "uniqueItems":
+        return f"{key}: duplicate entries in {err.instance!r}"
+    if err.validator in ("exclusiveMinimum", "minimum"):
+        return f"{key}: {err.instance!r} is too small ({err.validator} {err.validator_value})"
+    return f"{key}: {err.message}"
+
+
+def validate(cfg: Any, source: str = "params") -> dict:
+    """Check ``cfg`` against the schema and the semantic rules; return it unchanged."""
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), str(e.path)))
+    if errors:
+        lines = [f"  - {_schema_message(e)}" for e in errors[:10]]
+        raise ParamsError(f"{source} is invalid:\n" + "\n".join(lines))
+    problems = semantic_problems(cfg)
+    if problems:
+        raise ParamsError(f"{source} is invalid:\n" + "\n".join(f"  - {p}" for p in problems))
+    return cfg
+
+
+# Architectures that need their own extension and bring their own normalisation: (architecture,
+# extension, what the extension does for it, the normalisation it has instead of SN / D norms).
+OWN_NETS = (
+    ("pggan", "progressive", "moves the growing nets' stage and fade α; other nets do not grow",
+     "equalised learning rate, pixel norm in G, none in D"),
+    ("stylegan", "style_mixing", "hands G the run's generator for its mixing and noise draws; style_mixing: 0 turns "
+     "mixing off", "equalised learning rate, weight demodulation in G, none in D"),
+)
+
+
+def semantic_problems(cfg: dict) -> list[str]:
+    """Rules a JSON schema cannot express."""
+    problems = []
+    for name in cfg["study"]["variants"]:
+        if name not in cfg["variants"]:
+            problems.append(
+                f"study.variants: '{name}' is not defined under variants "
+                f"(defined: {', '.join(sorted(cfg['variants']))})"
+            )
+    problems += _data_problems(cfg["data"])
+    if cfg.get("inception", {}).get("n_train", 2) < 2:
+        problems.append("inception.n_train: the FID statistics need at least 2 training images")
+    ev = cfg["evaluation"]
+    for s in ev["splits"]:
+        if s > ev["n_samples"]:
+            problems.append(
+                f"evaluation.splits: split count {s} is larger than evaluation.n_samples "
+                f"({ev['n_samples']}): each split needs at least one sample"
+            )
+        if s > cfg["gaming"]["n"]:
+            problems.append(f"evaluation.splits: split count {s} is larger than gaming.n ({cfg['gaming']['n']})")
+    if ev["memorisation_samples"] > ev["n_samples"]:
+        problems.append(
+            f"evaluation.memorisation_samples ({ev['memorisation_samples']}) is larger than "
+            f"evaluation.n_samples ({ev['n_samples']})"
+        )
+    if ev["grid_rows"] ** 2 > ev["n_samples"]:
+        problems.append(f"evaluation.grid_rows: {ev['grid_rows']}² images exceed evaluation.n_samples")
+    for name in cfg["variants"]:  # every defined variant, in the study or not: ready to be added
+        run = resolve_variant(cfg, name)
+        key = f"variants.{name}"
+        if run["penalty"] in GRADIENT_PENALTIES and run["d_norm"] == "batch":
+            problems.append(
+                f"{key}: penalty '{run['penalty']}' with d_norm 'batch': a gradient penalty is "
+                "per sample and batch norm couples the samples of a batch (use none or layer)"
+            )
+        if run["spectral_norm"] and run["d_norm"] == "batch":
+            problems.append(
+                f"{key}: spectral_norm with d_norm 'batch': under spectral norm the training step "
+                "passes real and fake samples through D as one batch (one power-iteration step per "
+                "update) and runs D in eval mode on G's turn, which batch statistics would change "
+                "(use d_norm none or layer)"
+            )
+        if run["penalty"] == "clip" and run["spectral_norm"]:
+            problems.append(f"{key}: weight clipping and spectral_norm are two constraints; pick one")
+        codes = run["codes"]
+        if codes["categorical"] == 0 and codes["continuous"] == 0 and run.get("trainer") != "introvae":
+            # train.Run's side Q probe then has nothing to predict and its backward fails (a
+            # constant loss); until the training step skips the probe, refuse it here.
+            problems.append(f"{key}.codes: at least one latent code is needed (the L_I probe of every run "
+                            "predicts them); e.g. continuous: 1 with z_dim one smaller keeps G's input size")
+        if codes["categorical"] == 1:
+            problems.append(f"{key}.codes.categorical: 1 category carries no information (use 0 or ≥ 2)")
+        if (run["lambda_cat"] > 0 and codes["categorical"] == 0) or (
+            run["lambda_cont"] > 0 and codes["continuous"] == 0
+        ):
+            problems.append(f"{key}: an InfoGAN weight λ > 0 needs the matching code (codes.*) > 0")
+        problems += mechanism_problems(run, key)
+    problems += [f"bench.variants: '{v}' is not a variant defined under variants"
+                 for v in cfg.get("bench", {}).get("variants", []) if v not in cfg["variants"]]
+    problems += truncation_problems(cfg)
+    return problems + claim_problems(cfg)
+
+
+def truncation_problems(cfg: dict) -> list[str]:
+    """Each curve names a defined variant and values its kind takes; enough images to score."""
+    opts = cfg.get("truncation")
+    if not opts:
+        return []
+    problems = []
+    splits = cfg["evaluation"]["splits"]
+    head = 10 if 10 in splits else splits[0]  # headline.headline_split (config stays import-light)
+    if opts["n_samples"] < max(head, 2):
+        problems.append(f"truncation.n_samples: {opts['n_samples']} images cannot give IS@{head} (the headline "
+                        "split count) and an FD (a covariance needs 2)")
+    for name, curve in opts["curves"].items():
+        key = f"truncation.curves.{name}"
+        if name not in cfg["variants"]:
+            problems.append(f"{key}: '{name}' is not a variant defined under variants")
+        if curve["kind"] == "resample":
+            bad = [v for v in curve["values"] if not v > 0]
+            if bad:
+                problems.append(f"{key}.values: kind 'resample' truncates z to [−t, t] and needs t > 0, got {bad}")
+    return problems
+
+
+def claim_problems(cfg: dict) -> list[str]:
+    """Each claim names defined variants or reference sets, and split counts the study computes.
+
+    A defined variant left out of ``study.variants`` is fine: its claims read "not tested".
+    """
+    problems = []
+    references = set(_schema()["$defs"]["reference_subject"]["enum"])
+    splits = cfg["evaluation"]["splits"]
+    for i, claim in enumerate(cfg["claims"]):
+        key = f"claims.{i}"
+        for field in ("subjects", "above", "below"):
+            for name in claim.get(field, []):
+                if name not in cfg["variants"] and name not in references:
+                    problems.append(f"{key}.{field}: '{name}' is neither a variant defined under variants nor a "
+                                    f"reference set ({', '.join(sorted(references))})")
+        for metric in [claim.get("metric")] + claim.get("metrics", []):
+            if metric and metric.startswith("IS@") and int(metric[3:]) not in splits:
+                problems.append(f"{key}.metric: {metric} needs {metric[3:]} in evaluation.splits {splits}")
+    return problems
+
+
+def mechanism_problems(run: dict, key: str) -> list[str]:
+    """A mechanism's options are stated, and it is combined with what its paper defines it for."""
+    problems = []
+    used = [("penalty", run["penalty"]), ("architecture", run.get("architecture")), ("trainer", run.get("trainer", "gan"))]
+    used += [("extensions", name) for name in run.get("extensions", ())]
+    for kind, name in used:
+        for option, paper in MECHANISM_OPTIONS.get((kind, name), {}).items():
+            if option not in run:
+                problems.append(f"{key}.{option}: {kind} '{name}' needs it, in train or the variant ({paper})")
+    extensions = run.get("extensions", ())
+    if run["penalty"] == "roth" and run["loss"] not in ("non_saturating", "minimax"):
+        problems.append(f"{key}: penalty 'roth' is Roth et al.'s regulariser for D = σ(logits) of the "
+                        f"cross-entropy GAN; loss '{run['loss']}' is not (use non_saturating or minimax)")
+    for kind, name in (("penalty", "wgan_div"), ("extensions", "consistency")):
+        if (name == run["penalty"] or name in extensions) and run["loss"] != "wasserstein":
+            problems.append(f"{key}: {kind} '{name}' is defined for a Wasserstein critic; loss "
+                            f"'{run['loss']}' is not (use wasserstein)")
+    for arch, ext, why, own_norm in OWN_NETS:
+        uses = run.get("architecture") == arch
+        if uses != (ext in extensions):
+            problems.append(f"{key}: architecture '{arch}' and extension '{ext}' go together (the extension {why})")
+        if uses and (run["spectral_norm"] or run["d_norm"] != "none"):
+            problems.append(f"{key}: architecture '{arch}' has its own normalisation ({own_norm}): set spectral_norm "
+                            "false and d_norm none")
+    if "progressive" in extensions and "ema" in extensions and extensions.index("ema") < extensions.index("progressive"):
+        problems.append(f"{key}.extensions: list 'progressive' before 'ema' (G_ema copies G's stage after each update)")
+    conditional = run.get("trainer") == "conditional"
+    if conditional != (run.get("architecture") == "biggan"):
+        problems.append(f"{key}: architecture 'biggan' and trainer 'conditional' go together (the projection D "
+                        "needs each image's class; the other nets take none)")
+    if conditional:
+        if run["penalty"] != "none" or set(extensions) - {"ema", "orthogonal"}:
+            problems.append(f"{key}: trainer 'conditional' takes penalty none and extensions ema, orthogonal only "
+                            "(the others call D(x) without a class)")
+        if run["lambda_cat"] > 0:
+            problems.append(f"{key}.lambda_cat: under trainer 'conditional' the categorical code is the class, "
+                            "not an InfoGAN code: keep it 0")
+        if run["codes"]["categorical"] < 2:
+            problems.append(f"{key}.codes.categorical: trainer 'conditional' reads it as the number of classes")
+    problems += introvae_problems(run, key)
+    for name in ("consistency", "vdb"):
+        if name in extensions and run["spectral_norm"]:
+            problems.append(f"{key}: extension '{name}' with spectral_norm: the step runs D in eval mode on "
+                            "G's turn under spectral norm, which switches off the dropout/sampling the "
+                            "extension trains D with")
+    return problems
+
+
+def introvae_problems(run: dict, key: str) -> list[str]:
+    """IntroVAE (Huang 2018): trainer, architecture and loss go together; its step (trainers.introvae)
+    defines none of the GAN step's options, so each is refused by name rather than ignored."""
+    parts = {"trainer": run.get("trainer") == "introvae", "architecture": run.get("architecture") == "introvae",
+             "loss": run["loss"] == "introvae"}
+    if not any(parts.values()):
+        return []
+    if not all(parts.values()):
+        missing = ", ".join(f"{k} introvae" for k, on in parts.items() if not on)
+        return [f"{key}: trainer, architecture and loss 'introvae' go together (the encoder is the discriminator and "
+                f"the objective needs its KL; the other nets and losses have neither): set {missing}"]
+    why = "trainer 'introvae' (Huang 2018, Algorithm 1) does not define it"
+    problems = []
+    if run["penalty"] != "none":
+        problems.append(f"{key}.penalty: '{run['penalty']}' — {why}: use none")
+    if run.get("extensions"):
+        problems.append(f"{key}.extensions: {list(run['extensions'])} — {why}: use []")
+    if run["spectral_norm"]:
+        problems.append(f"{key}.spectral_norm: {why}: use false")
+    if run["d_norm"] == "batch":
+        problems.append(f"{key}.d_norm: 'batch' would mix the statistics of real, reconstructed and generated "
+                        "batches in the encoder, whose eval mode then reconstructs with their running average "
+                        "(use none or layer)")
+    if run["n_critic"] != 1:
+        problems.append(f"{key}.n_critic: {run['n_critic']} — one E update per G update in {why.split(' does')[0]}: use 1")
+    for name in ("lambda_cat", "lambda_cont"):
+        if run[name] > 0:
+            problems.append(f"{key}.{name}: InfoGAN's L_I — {why}: use 0")
+    if run["codes"]["categorical"] or run["codes"]["continuous"]:
+        problems.append(f"{key}.codes: IntroVAE's prior is N(0, I) over all of G's input (z_dim), and E encodes "
+                        "no codes: use categorical 0, continuous 0")
+    return problems
+
+
+def _data_problems(data: dict) -> list[str]:
+    local = data["dataset"] in LOCAL_DATASETS
+    if local and "source" not in data:
+        return [f"data.source: data set '{data['dataset']}' is your own data and needs data.source "
+                f"({'a directory of images' if data['dataset'] == 'folder' else 'an .npz file of uint8 arrays'})"]
+    return [f"data.{key}: only for your own data (data.dataset folder or npz), not '{data['dataset']}'"
+            for key in ("source", "test_fraction") if key in data and not local]
+
+
+def load_params(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ParamsError(f"params file not found: {path}")
+    try:
+        cfg = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    return validate(cfg, source=str(path))
+
+
+def resolve_variant(cfg: dict, variant: str) -> dict:
+    """The training options of one variant: ``train`` defaults overridden by ``variants.<name>``."""
+    if variant not in cfg["variants"]:
+        raise ParamsError(f"variants.{variant}: no such variant (defined: {', '.join(sorted(cfg['variants']))})")
+    run = copy.deepcopy(cfg["train"])
+    run.update(copy.deepcopy(cfg["variants"][variant]))
+    return run
+
+
+def select(cfg: dict, keys: list[str]) -> dict:
+    """The sub-config made of the dotted ``keys`` only (what a stage declares it reads)."""
+    out: dict = {}
+    for key in keys:
+        parts = key.split(".")
+        src = cfg
+        for p in parts:
+            if not isinstance(src, dict) or p not in src:
+                raise ParamsError(f"{key}: declared by a stage but missing from params")
+            src = src[p]
+        dst = out
+        for p in parts[:-1]:
+            dst = dst.setdefault(p, {})
+        dst[parts[-1]] = copy.deepcopy(src)
+    return out

@@ -1,0 +1,59 @@
+"""Registries: mechanisms picked by name from params.yaml (compare_gan's and StudioGAN's design).
+
+A loss, a penalty, a normalisation, an optimiser or an architecture is an entry of the registry of
+its kind; the training step looks entries up by the name the params give and calls them all the
+same way. The params schema's enums list the same names; tests/test_registries.py fails when a
+registry and the schema disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+from ganrepro.core.errors import ParamsError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Name → entry for one kind of mechanism; unknown names fail with the list of known ones."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str, entry: T | None = None):
+        """``REG.register("x", entry)``, or ``@REG.register("x")`` above a function or class."""
+        if entry is not None:
+            self._add(name, entry)
+            return entry
+
+        def decorate(obj: T) -> T:
+            self._add(name, obj)
+            return obj
+
+        return decorate
+
+    def _add(self, name: str, entry: T) -> None:
+        if name in self._entries:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        self._entries[name] = entry
+
+    def __getitem__(self, name: str) -> T:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise ParamsError(f"unknown {self.kind} '{name}' (known: {', '.join(self._entries)})") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._entries)

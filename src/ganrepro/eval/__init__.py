@@ -1,0 +1,1 @@
+"""Evaluation: sampling, the Inception Score and its critiques, Fréchet distances, classifiers, truncation."""

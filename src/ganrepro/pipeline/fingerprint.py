@@ -1,0 +1,321 @@
+"""A step's code fingerprint: a sha256 of what its source means, not of how it is written.
+
+Each step depends on the source it runs (``ganrepro.pipeline.codedeps``: the import closure of its CLI
+subcommand, plus package data and the params schema). Declared as files, any edit reran the step:
+a comment, a docstring, a help text. The fingerprint hashes a normal form instead, so an edit that
+cannot change a result changes nothing, and any other edit changes the fingerprint:
+
+- a module: its ``ast`` (comments, blank lines and formatting are gone), docstrings removed (the
+  leading string of a module, class or function body), dumped without line numbers;
+  ``ast.dump(tree, include_attributes=False)``. Docstrings stay when a module of the set reads
+  ``__doc__`` (``report.claims`` prints each claim rule's docstring in the report);
+- CLI help: ``help=``, ``description=`` and ``epilog=`` keyword arguments of argparse's calls
+  (``ArgumentParser``, ``add_argument``, ``add_parser``, …), in any module; in ``cli`` and in the
+  steps' modules (``codedeps.declares_cli``: their calls and option dicts go to argparse), also
+  those keywords and ``arg_help=`` of every other call (``cli``'s ``add``, ``Step``) and the
+  ``"help"`` entry of every dict literal, where their value only builds text;
+- ``cli`` as one subcommand runs it (``cli_for``): the other subcommands' functions and parser
+  entries are not its code (adding a subcommand, or editing another's, reruns no step);
+- the params schema: loaded (YAML comments are gone), its annotations (``description``, ``title``,
+  ``$comment``, ``examples``) removed wherever a schema stands (never inside ``properties`` names,
+  ``enum``, ``const`` or ``default``: those are data), dumped as canonical JSON;
+- other package data (``report/templates/*.j2``): bytes.
+
+``fingerprint(modules)`` takes any set of modules. A train job's is narrower than its step's, at
+the grain of statements: ``variant_fingerprint`` hashes the same normal form of what
+``ganrepro.pipeline.treeshake`` keeps of the train step for that variant (the registry entries its options
+name and what they reach; not the other losses, architectures, trainers, extensions). Both
+orchestrators use them: Snakemake passes ``step_fingerprint`` to each rule as a param (its rerun
+trigger "params"), rule train ``variant_fingerprint`` of the job's variant; DVC depends on the files
+``ganrepro code-fingerprints`` writes (one per step, and ``train/<variant>.json`` per variant of
+the study, ``write``). Nothing here
+is imported by a step (only by the CLI's own ``code-fingerprints``), so editing it reruns nothing
+but that command.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+
+from ganrepro import pipeline
+from ganrepro.core import atomic, config, paths
+from ganrepro.pipeline import codedeps, treeshake
+
+VERSION = 1  # of the normal form below: bump it when it changes (every step then reruns once)
+OUT_DIR = paths.CODE_DIR  # the fingerprint files, one per step: results/code/<step>.json
+
+ARGPARSE_CALLS = frozenset({"ArgumentParser", "add_argument", "add_parser", "add_subparsers", "add_argument_group",
+                            "add_mutually_exclusive_group"})
+HELP_KEYWORDS = frozenset({"help", "description", "epilog", "arg_help"})
+SCHEMA_ANNOTATIONS = frozenset({"description", "title", "$comment", "examples"})
+SCHEMA_NAME_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+SCHEMA_DATA = frozenset({"enum", "const", "default", "required"})
+
+
+# -- Python modules -----------------------------------------------------------------------------------
+
+def _call_name(call: ast.Call) -> str | None:
+    f = call.func
+    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+
+
+def _is_text(node: ast.AST) -> bool:
+    """An expression that only builds text (no call can hide a side effect in it)."""
+    return not any(isinstance(n, ast.Call | ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr) for n in ast.walk(node))
+
+
+class _StripHelp(ast.NodeTransformer):
+    """Remove argparse's help texts (see the module docstring); ``everywhere``: the ``cli`` rules."""
+
+    def __init__(self, everywhere: bool):
+        self.everywhere = everywhere
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        self.generic_visit(node)
+        argparse_call = _call_name(node) in ARGPARSE_CALLS  # argparse only shows these: whatever the value
+        if argparse_call or self.everywhere:
+            node.keywords = [k for k in node.keywords
+                             if not (k.arg in HELP_KEYWORDS and (argparse_call or _is_text(k.value)))]
+        return node
+
+    def visit_Dict(self, node: ast.Dict) -> ast.Dict:
+        self.generic_visit(node)
+        if self.everywhere:
+            kept = [(k, v) for k, v in zip(node.keys, node.values, strict=True)
+                    if not (isinstance(k, ast.Constant) and k.value == "help" and _is_text(v))]
+            node.keys, node.values = [k for k, _ in kept], [v for _, v in kept]
+        return node
+
+
+def strip_docstrings(tree: ast.AST) -> None:
+    """Remove the docstrings of ``tree`` and of every class and function in it, in place."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:]
+
+
+def reads_docstrings(tree: ast.AST) -> bool:
+    """Whether code may read a docstring (``x.__doc__``, ``__doc__``, ``getattr(x, "__doc__")``,
+    ``inspect.getdoc``)."""
+    return any((isinstance(n, ast.Attribute) and n.attr in ("__doc__", "getdoc"))
+               or (isinstance(n, ast.Name) and n.id in ("__doc__", "getdoc"))
+               or (isinstance(n, ast.Constant) and n.value == "__doc__") for n in ast.walk(tree))
+
+
+def without_help(tree: ast.Module, cli: bool = False) -> ast.Module:
+    """``tree`` without argparse's help texts (``cli``: with the rules of ``ganrepro.cli``), in place."""
+    return _StripHelp(everywhere=cli).visit(tree)
+
+
+def normal_form(tree: ast.Module, keep_docstrings: bool = False) -> str:
+    """A module's normal form (help texts already removed): its AST without docstrings, as text."""
+    if not keep_docstrings:
+        strip_docstrings(tree)
+    return ast.dump(tree, include_attributes=False)
+
+
+def normal_source(source: str, cli: bool = False, keep_docstrings: bool = False) -> str:
+    """The normal form of a module's source text: its AST without help texts (and docstrings), as text."""
+    return normal_form(without_help(ast.parse(source), cli), keep_docstrings)
+
+
+def cli_for(tree: ast.Module, subcommand: str, function: str) -> ast.Module:
+    """``cli``'s tree as ``ganrepro <subcommand>`` runs it, in place: the other subcommands'
+    ``add("<name>", …)`` statements left out of the parser, then every top-level function that
+    nothing left refers to (``function``, the subcommand's, and ``main`` are where it starts)."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list):
+                setattr(node, field, [st for st in stmts if not _adds_other_subcommand(st, subcommand)])
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    names = lambda node: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}  # noqa: E731
+    todo = [function, "main"] + [n for st in tree.body if st not in functions.values() for n in names(st)]
+    reached: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in functions and name not in reached:
+            reached.add(name)
+            todo.extend(names(functions[name]))
+    tree.body = [st for st in tree.body if st not in functions.values() or st.name in reached]
+    return tree
+
+
+def _adds_other_subcommand(stmt: ast.stmt, subcommand: str) -> bool:
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return (isinstance(call, ast.Call) and _call_name(call) == "add" and bool(call.args)
+            and isinstance(call.args[0], ast.Constant) and call.args[0].value != subcommand)
+
+
+def _source(name: str) -> str:
+    return codedeps.module_path(name).read_text()
+
+
+@functools.cache
+def _module_digest(name: str, keep_docstrings: bool, subcommand: str | None = None) -> str:
+    if name == codedeps.CLI and subcommand:
+        tree = cli_for(ast.parse(_source(name)), subcommand, codedeps.cli_function(subcommand))
+        normal = normal_form(without_help(tree, cli=True), keep_docstrings)
+    else:
+        normal = normal_source(_source(name), cli=codedeps.declares_cli(name), keep_docstrings=keep_docstrings)
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+@functools.cache
+def _reads_docstrings(name: str) -> bool:
+    return reads_docstrings(without_help(ast.parse(_source(name)), cli=codedeps.declares_cli(name)))
+
+
+# -- data files ---------------------------------------------------------------------------------------
+
+def normal_schema(schema):
+    """A JSON schema without its annotations, wherever a (sub)schema stands."""
+    if isinstance(schema, list):
+        return [normal_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in SCHEMA_ANNOTATIONS:
+            continue
+        if key in SCHEMA_DATA:
+            out[key] = value
+        elif key in SCHEMA_NAME_MAPS and isinstance(value, dict):
+            out[key] = {name: normal_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = normal_schema(value)
+    return out
+
+
+def normal_data(path: Path) -> bytes:
+    """A data file's normal form: the params schema without annotations, any other file's bytes."""
+    if path.resolve() == config.SCHEMA_PATH.resolve():
+        schema = normal_schema(yaml.safe_load(path.read_text()))
+        return json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return path.read_bytes()
+
+
+# -- fingerprints -------------------------------------------------------------------------------------
+
+def parts(modules: set[str], subcommand: str | None = None) -> dict[str, str]:
+    """Each module and data file of ``modules``, by name (a project path for data), with the sha256 of
+    its normal form (``cli``'s as ``subcommand`` runs it, if given)."""
+    keep_docstrings = any(_reads_docstrings(m) for m in modules)
+    out = {m: _module_digest(m, keep_docstrings, subcommand if m == codedeps.CLI else None) for m in sorted(modules)}
+    out.update({codedeps.project_path(p): hashlib.sha256(normal_data(p)).hexdigest()
+                for p in sorted(codedeps._data_files(modules))})
+    return out
+
+
+def fingerprint(modules: set[str], subcommand: str | None = None) -> str:
+    """The sha256 of the normal forms of ``modules`` and the data files they read (with ``cli``'s
+    functions and parser entries for ``subcommand`` alone, if given)."""
+    text = json.dumps({"version": VERSION, "parts": parts(modules, subcommand)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def step_fingerprint(cmd: str) -> str:
+    """The fingerprint of a step's command (``ganrepro <subcommand> …``): its import closure."""
+    return _subcommand_fingerprint(codedeps.subcommand_of(cmd))
+
+
+@functools.cache
+def _subcommand_fingerprint(subcommand: str) -> str:
+    return fingerprint(codedeps.step_modules(f"{codedeps.PACKAGE} {subcommand}"), subcommand)
+
+
+def fingerprint_file(step: str) -> str:
+    """Where ``ganrepro code-fingerprints`` writes a step's fingerprint (a DVC stage depends on it)."""
+    return f"{OUT_DIR}/{step}.json"
+
+
+# -- train jobs: one fingerprint per variant (ganrepro.pipeline.treeshake) --------------------------------------
+
+TRAIN = treeshake.TRAIN
+TRAIN_DIR = f"{OUT_DIR}/{TRAIN}"  # results/code/train/<variant>.json, one per variant of the study
+
+
+def run_parts(run: dict) -> dict[str, str]:
+    """Like ``parts``, for a train job of ``run``'s options: each module its tree-shaken code loads,
+    with the sha256 of the normal form of its kept statements, and the data files they read."""
+    return dict(_run_parts(treeshake.run_key(run)))
+
+
+@functools.cache
+def _run_parts(key: tuple) -> tuple[tuple[str, str], ...]:
+    shaker = treeshake.shake(treeshake.run_of(key))
+    keep_docstrings = any(_reads_docstrings(m) for m in shaker.loaded)
+    out = {m: hashlib.sha256("\n".join(shaker.normal_texts(m, keep_docstrings)).encode()).hexdigest()
+           for m in sorted(shaker.loaded)}
+    out.update({codedeps.project_path(p): hashlib.sha256(normal_data(p)).hexdigest()
+                for p in sorted(codedeps._data_files(shaker.loaded))})
+    return tuple(sorted(out.items()))
+
+
+def run_fingerprint(run: dict) -> str:
+    """The code fingerprint of a train job of ``run``'s options (``config.resolve_variant``): the
+    train step's closure without the mechanisms the run never looks up (``ganrepro.pipeline.treeshake``)."""
+    text = json.dumps({"version": VERSION, "grain": "mechanism", "parts": run_parts(run)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def variant_fingerprint(cfg: dict, variant: str) -> str:
+    """The code fingerprint of variant ``variant``'s train jobs (Snakemake's param ``code`` of rule train)."""
+    return run_fingerprint(config.resolve_variant(cfg, variant))
+
+
+def variant_file(variant: str) -> str:
+    """Where ``ganrepro code-fingerprints`` writes a variant's train fingerprint (DVC's train stage reads it)."""
+    return f"{TRAIN_DIR}/{variant}.json"
+
+
+def variant_record(cfg: dict, variant: str) -> dict:
+    """A variant's train fingerprint file: the fingerprint, and the modules and files it covers."""
+    parts_ = run_parts(config.resolve_variant(cfg, variant))
+    modules = sorted(m for m in parts_ if "/" not in m)  # data files are paths
+    return {"step": TRAIN, "variant": variant, "fingerprint": variant_fingerprint(cfg, variant),
+            "modules": modules, "data": sorted(set(parts_) - set(modules)), "version": VERSION}
+
+
+def record(cmd: str) -> dict:
+    """A step's fingerprint file: the fingerprint, and the modules and files it covers."""
+    modules = codedeps.step_modules(cmd)
+    return {"fingerprint": step_fingerprint(cmd), "modules": sorted(modules),
+            "data": codedeps.data_files(modules), "version": VERSION}
+
+
+def all_fingerprints(cfg: dict) -> dict[str, str]:
+    """Every fingerprint ``write`` puts in a file, by name (each DVC step's, ``train/<variant>``'s):
+    Snakemake's rule ``code`` reruns when one of them changes, as DVC's stage does."""
+    return {step.name: step_fingerprint(step.cmd) for step in dvc_steps()} | {
+        f"{TRAIN}/{v}": variant_fingerprint(cfg, v) for v in cfg["study"]["variants"]}
+
+
+def write(out_dir: Path, cfg: dict | None = None) -> dict[str, Path]:
+    """Write every DVC step's fingerprint file into ``out_dir`` (``ganrepro code-fingerprints``), and
+    with ``cfg`` one train fingerprint per variant of its study into ``out_dir/train/``."""
+    written = {}
+    for step in dvc_steps():
+        path = Path(out_dir) / Path(fingerprint_file(step.name)).name
+        atomic.write_json(path, {"step": step.name, **record(step.cmd)})
+        written[step.name] = path
+    for variant in (cfg or {}).get("study", {}).get("variants", ()):
+        path = Path(out_dir) / TRAIN / f"{variant}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(path, variant_record(cfg, variant))
+        written[f"{TRAIN}/{variant}"] = path
+    return written
+
+
+def dvc_steps() -> list[pipeline.Step]:
+    """The steps with a DVC stage under some params (each has a fingerprint file, whatever the study)."""
+    return [step for step in pipeline.STEPS.values() if "dvc" in step.orchestrators]

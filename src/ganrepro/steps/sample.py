@@ -1,0 +1,27 @@
+"""The ``sample`` step: a run's samples, its grid and latent traversals (``ganrepro.eval.sample``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganrepro.steps.stepdefs import Shown, Step
+from ganrepro.steps.studyfiles import PREPARED, RUN, run_file
+
+STEP = Step(
+    "sample",
+    ("variant", "seed"),
+    "ganrepro sample --params {params_file} --run " + RUN + " --data " + PREPARED,
+    deps=(run_file("checkpoint"), PREPARED),  # class names of a class grid; an encoder's real test images
+    outs=(run_file("samples"), run_file("grid"), run_file("traversals")),
+    params=("evaluation.n_samples", "evaluation.grid_rows"),
+    report=(Shown(run_file("grid"), "samples.rst", "Samples"),
+            Shown(run_file("traversals"), "traversals.rst", "Latent traversals")),
+    help="generate samples, a grid and latent traversals (a class grid; an encoder's reconstructions)",
+)
+
+
+def run(args, sel: dict) -> int:
+    from ganrepro.eval.sample import sample
+
+    sample(sel, Path(args.run), data_path=Path(args.data))
+    return 0

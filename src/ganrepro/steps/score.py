@@ -1,0 +1,28 @@
+"""The ``score`` step: a run's samples scored (IS at every split count, MI, FD, code accuracy, memorisation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganrepro.steps.stepdefs import Inputs, Step, paths_list
+from ganrepro.steps.studyfiles import PREPARED, RUN, classifier_inputs, run_file
+
+STEP = Step(
+    "score",
+    ("variant", "seed"),
+    "ganrepro score --params {params_file} --run " + RUN + " --data " + PREPARED + " --classifiers {classifiers}",
+    deps=(run_file("samples"), run_file("checkpoint"), PREPARED, Inputs(classifier_inputs)),
+    outs=(run_file("scores"), run_file("probs"), run_file("metrics"), run_file("is_splits")),
+    metrics=(run_file("metrics"),),
+    plots=((run_file("is_splits"), {"x": "splits", "y": "is", "title": "IS against the number of splits"}),),
+    params=("evaluation.splits", "evaluation.bootstrap", "evaluation.memorisation_samples"),
+    help="IS at every split count, MI, FID, code accuracy, memorisation",
+    arg_help=(("--classifiers", "comma-separated classifier model files"),),
+)
+
+
+def run(args, sel: dict) -> int:
+    from ganrepro.eval.evaluate import score_run
+
+    score_run(sel, Path(args.run), Path(args.data), paths_list(args.classifiers))
+    return 0
