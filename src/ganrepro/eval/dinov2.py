@@ -19,7 +19,6 @@ to RGB (a grayscale image becomes three equal channels), resized to 224 x 224 bi
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 

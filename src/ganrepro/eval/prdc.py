@@ -50,11 +50,15 @@ def _check_k(k: int, n: int, name: str) -> None:
 
 
 def _sq_dists(a: np.ndarray, b: np.ndarray, sq_a: np.ndarray, sq_b: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances ‖a_i‖² + ‖b_j‖² - 2 a_i·b_j, clipped at 0 (rounding)."""
+    """Squared Euclidean distances (‖a_i‖² + ‖b_j‖²) - 2 a_i·b_j, clipped at 0 (rounding).
+
+    The norms are summed first, a commutative IEEE operation, so d(x, y) and d(y, x) round alike:
+    the radius of a real point and its distance to a copy of its neighbour among the fakes compare
+    as the equal numbers they are (identical sets give density exactly 1).
+    """
     d = a @ b.T
     d *= -2
-    d += sq_a[:, None]
-    d += sq_b[None, :]
+    d += sq_a[:, None] + sq_b[None, :]
     return np.maximum(d, 0, out=d)
 
 
