@@ -42,7 +42,10 @@ def _features(x, name: str) -> np.ndarray:
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = DEGREE, coef0: float = COEF0) -> np.ndarray:
     """k(x, y) = (xᵀy / d + coef0)^degree for every row pair: an m x n matrix (d = feature dimension)."""
-    return (x @ y.T / x.shape[1] + coef0) ** degree
+    t = x @ y.T
+    t /= x.shape[1]
+    t += coef0
+    return t * t * t if degree == 3 else t**degree  # t*t*t: several times faster than np.power
 
 
 def mmd2_unbiased(x, y, degree: int = DEGREE, coef0: float = COEF0) -> float:
