@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganrepro.errors import GanreproError
+from ganrepro.core.errors import GanreproError
 from ganrepro.eval import dinov2 as D
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganrepro import metrics
 from ganrepro.eval import fd_bias as B
+from ganrepro.eval import metrics
 
 
 def exact_fd(a: np.ndarray, b: np.ndarray) -> float:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ganrepro import metrics
+from ganrepro.eval import metrics
 
 KEY_SIZES = "sizes"
 KEY_FD = "fd"
