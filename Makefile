@@ -54,7 +54,7 @@ $(STAMP): pyproject.toml requirements/base.txt requirements/constraints.txt
 
 # --scheduler greedy: before workflow/rules/common.smk capped Snakemake's core count at the CPUs,
 # the default ILP scheduler started its solver each time a job ended even when every cpu_slot was
-# taken (README "Performance"). The cap removes that; greedy stays because our jobs are alike (one
+# taken (docs/performance.md). The cap removes that; greedy stays because our jobs are alike (one
 # thread, no temp files), so the greedy choice is the ILP's without the solver.
 reproduce: setup
 	snakemake --cores 8 --scheduler greedy all $(PROVENANCE)
