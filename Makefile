@@ -12,7 +12,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist
 # Snakemake's own per-job figures, asked for by name (pipeline.final_targets says why)
 PROVENANCE := results/provenance
 
-.PHONY: setup data-package slurm-packages browser reproduce test test-fast lint dvc-yaml clean
+.PHONY: setup data-package slurm-packages browser reproduce test test-fast lint docs dvc-yaml clean
 
 setup: $(STAMP) data-package
 
@@ -86,8 +86,14 @@ lint: setup
 	if [ -n "$$left" ]; then echo "$$out"; echo "snakemake --lint: $$left"; exit 1; fi; \
 	echo "snakemake --lint: clean (apart from the conda/container advice)"
 
+# The documentation site: the reference pages generated from the code (docs/reference), then the
+# site built with warnings as errors into site/ (git-ignored). tests/test_docs.py checks both.
+docs: setup
+	$(PY) -m ganrepro.docgen docs/reference
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 dvc-yaml: $(STAMP)
 	ganrepro dvc-yaml --params params.yaml --out dvc.yaml
 
 clean:
-	rm -rf results .snakemake
+	rm -rf results .snakemake site
