@@ -6,6 +6,7 @@ those without regenerating fails here: run ``make docs`` and commit the pages.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,3 +78,29 @@ def test_mkdocs_build_strict(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert (tmp_path / "site" / "index.html").exists()
     assert (tmp_path / "site" / "reference" / "params.html").exists()
+
+
+def test_the_add_a_mechanism_tutorial_code_runs_and_matches_its_numpy_reference():
+    """The tutorial's registry entry and its test tables, executed as written (in a subprocess: the
+    new entry must not stay in this process's registry, which tests/test_registries.py compares)."""
+    text = (ROOT / "docs" / "tutorials" / "add-a-mechanism.md").read_text()
+    entry, reference = [b for b in re.findall(r"```python\n(.*?)```", text, re.S)][:2]
+    script = "\n".join([
+        "import numpy as np, torch",
+        "from ganrepro.losses import LOSSES, AdversarialLoss, d_loss, g_loss",
+        entry,
+        "D_REFERENCE, G_REFERENCE = {}, {}",
+        reference,
+        "rng = np.random.default_rng(0)",
+        "r, f = rng.normal(size=16) * 3, rng.normal(size=16) * 3",
+        "name = 'least_squares_sym'",
+        "d = d_loss(name, torch.tensor(r), torch.tensor(f)).item()",
+        "g = g_loss(name, torch.tensor(f)).item()",
+        "np.testing.assert_allclose(d, D_REFERENCE[name](r, f), rtol=1e-12)",
+        "np.testing.assert_allclose(g, G_REFERENCE[name](f), rtol=1e-12)",
+        "print('ok')",
+    ])
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"),
+                                                                                         os.environ.get("PYTHONPATH")]))})
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stdout + run.stderr
