@@ -17,6 +17,7 @@ import yaml
 
 from conftest import ROOT
 from ganrepro import docgen
+from ganrepro.docgen import params as docgen_params
 
 REFERENCE = ROOT / "docs" / "reference"
 
@@ -44,10 +45,10 @@ def test_every_schema_property_has_a_description():
     schema = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())
     missing: list[str] = []
     for name, sub in schema["properties"].items():
-        full = docgen._resolve(schema, sub)
+        full = docgen_params._resolve(schema, sub)
         if not full.get("description"):
             missing.append(name)
-        docgen._rows(schema, full, f"{name}.", missing)
+        docgen_params._rows(schema, full, f"{name}.", missing)
     assert not missing
 
 
