@@ -12,7 +12,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist
 # Snakemake's own per-job figures, asked for by name (pipeline.final_targets says why)
 PROVENANCE := results/provenance
 
-.PHONY: setup data-package slurm-packages browser reproduce test test-fast lint dvc-yaml clean
+.PHONY: setup data-package slurm-packages browser reproduce test test-fast lint docs dvc-yaml clean
 
 setup: $(STAMP) data-package
 
@@ -54,7 +54,7 @@ $(STAMP): pyproject.toml requirements/base.txt requirements/constraints.txt
 
 # --scheduler greedy: before workflow/rules/common.smk capped Snakemake's core count at the CPUs,
 # the default ILP scheduler started its solver each time a job ended even when every cpu_slot was
-# taken (README "Performance"). The cap removes that; greedy stays because our jobs are alike (one
+# taken (docs/performance.md). The cap removes that; greedy stays because our jobs are alike (one
 # thread, no temp files), so the greedy choice is the ILP's without the solver.
 reproduce: setup
 	snakemake --cores 8 --scheduler greedy all $(PROVENANCE)
@@ -86,8 +86,14 @@ lint: setup
 	if [ -n "$$left" ]; then echo "$$out"; echo "snakemake --lint: $$left"; exit 1; fi; \
 	echo "snakemake --lint: clean (apart from the conda/container advice)"
 
+# The documentation site: the reference pages generated from the code (docs/reference), then the
+# site built with warnings as errors into site/ (git-ignored). tests/test_docs.py checks both.
+docs: setup
+	$(PY) -m ganrepro.docgen docs/reference
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 dvc-yaml: $(STAMP)
 	ganrepro dvc-yaml --params params.yaml --out dvc.yaml
 
 clean:
-	rm -rf results .snakemake
+	rm -rf results .snakemake site

@@ -19,8 +19,8 @@ from ganrepro.pipeline import fingerprint
 #
 # Snakemake's own core count is capped the same way on a local run: `--cores 8` on 2 CPUs schedules
 # as `--cores 2`. Without the cap its scheduler, seeing cores to spare, ran a selection round (the
-# ILP solver by default, with its own threads) on every job end even with every CPU taken, and the
-# smoke study took 491 s at --cores 8 against 359 s at --cores 2.
+# ILP solver by default, with its own threads) on every job end even with every CPU taken, which
+# took CPU from the running jobs (docs/performance.md has the measurement).
 LOCAL_CPUS = len(os.sched_getaffinity(0))
 CPU_SLOTS = workflow.local_exec and not workflow.remote_exec
 if CPU_SLOTS and "cpu_slots" not in workflow.global_resources:

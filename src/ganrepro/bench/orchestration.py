@@ -77,7 +77,7 @@ def scaling(workdir: Path, params_file: str, cores: list[int], targets: tuple[st
     Snakemake's ``--scheduler`` (its default, the ILP one, when None).
 
     With more ``--cores`` than CPUs the ILP scheduler starts its solver whenever a job ends, even
-    with every slot taken; ``make reproduce`` uses ``greedy`` (README "Performance").
+    with every slot taken; ``make reproduce`` uses ``greedy`` (docs/performance.md).
 
     Every job runs one thread (``runtime.make_deterministic``) and takes one of the pool's
     ``cpu_slots`` (as many as CPUs this process may use; workflow/rules/common.smk), so ``--cores``

@@ -4,11 +4,9 @@
 By default glibc serves an allocation above its mmap threshold (128 KiB, rising with use to at most
 32 MiB) with a fresh mapping and gives it back on free, and returns the heap's free top to the
 kernel above 128 KiB. A step frees and re-allocates tens of MiB per batch (activations, the
-nearest-neighbour distance blocks), so the kernel zero-fills those pages again every time. Measured
-on the 2-CPU machine, same bytes out: a score job 13.1 s → 9.1 s wall (system time 3.3 s → 1.0 s), the
-classifier step 51.6 s → 41.5 s (system time 10.0 s → 1.3 s), 200 DCGAN updates ~5% less.
-With the thresholds below, allocations up to 256 MiB come from the heap and freed memory up to
-1 GiB stays with the process for the next batch.
+nearest-neighbour distance blocks), so the kernel zero-fills those pages again every time (what
+that costs, measured: docs/performance.md). With the thresholds below, allocations up to 256 MiB
+come from the heap and freed memory up to 1 GiB stays with the process for the next batch.
 
 Nothing changes where the C library is not glibc (macOS, musl): ``tune`` returns False there.
 ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` in the environment win over these values.

@@ -45,9 +45,8 @@ class DomainClassifier(nn.Module):
         self.penultimate = nn.Sequential(nn.Linear(flat, 128), nn.ReLU())
         self.out = nn.Linear(128, n_classes)
         self.meta = {"channels": channels, "image_size": image_size, "n_classes": n_classes, "width": width}
-        # Channels-last (NHWC): on the 2-CPU machine max pooling runs 5× faster in it than in NCHW,
-        # ``predict`` 2× (5,000 images: 1.0 s vs 2.1 s) and a training step 1.5× (77 vs 120 ms at
-        # batch 128), measured side by side; the weights and state dict are the same tensors.
+        # Channels-last (NHWC): oneDNN's max pooling and convolutions are faster in it than in NCHW
+        # on the CPU (docs/performance.md); the weights and state dict are the same tensors.
         self.to(memory_format=torch.channels_last)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

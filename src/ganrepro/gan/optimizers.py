@@ -5,9 +5,8 @@ no momentum-based optimiser with weight clipping).
 
 Both run PyTorch's multi-tensor forms instead of its default on the CPU (a Python loop of about
 eight tensor ops per parameter): Adam fused (``fused=True``: one vectorised kernel per parameter for
-m, v, the bias corrections and the update, on the CPU and on CUDA), RMSprop ``foreach``. On a DCGAN
-step at batch 32 the fused Adam is about 5% faster, on a WGAN-GP step about 10% (one thread, this
-project's 2-CPU machine). The fused kernel rounds differently from the per-parameter loop (about one
+m, v, the bias corrections and the update, on the CPU and on CUDA), RMSprop ``foreach`` (the gain,
+measured: docs/performance.md). The fused kernel rounds differently from the per-parameter loop (about one
 float32 ulp per step, tests/test_optimizers.py); it is deterministic, like the loop. ``foreach``
 RMSprop gives the per-parameter loop's numbers bit for bit.
 """
