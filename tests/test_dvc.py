@@ -105,12 +105,12 @@ def _replace(old: str, new: str):
 
 # name: (file, edit, whether it can change a result)
 CODE_EDITS = {
-    "losses_docstring": ("src/ganrepro/gan/losses.py", lambda t: t.replace('"""', '"""Edited. ', 1) + "\n# a comment\n"),
-    "cli_help": ("src/ganrepro/cli.py", _replace('help="train one GAN run (variant × seed)"', 'help="train a GAN"')),
+    "losses_docstring": ("src/ganrepro/gan/losses/__init__.py", lambda t: t.replace('"""', '"""Edited. ', 1) + "\n# a comment\n"),
+    "cli_help": ("src/ganrepro/steps/train.py", _replace('help="train one GAN run (variant × seed)"', 'help="train a GAN"')),
     "schema_description": ("workflow/schemas/params.schema.yaml",
                            _replace("description: Every key the pipeline reads", "description: Each key it reads")),
     "unused": (None, lambda t: t.replace('"""', '"""Edited. ', 1)),
-    "hinge": ("src/ganrepro/gan/losses.py", _replace(*HINGE)),
+    "hinge": ("src/ganrepro/gan/losses/__init__.py", _replace(*HINGE)),
     "report": ("src/ganrepro/report/tables.py", lambda t: t + "\n\ndef _added():\n    return 1\n"),
 }
 NO_RESULT_CHANGE = ("losses_docstring", "cli_help", "schema_description", "unused")

@@ -20,7 +20,7 @@ from ganrepro import pipeline
 from ganrepro.core import config
 from ganrepro.pipeline import codedeps, dvcyaml, fingerprint, treeshake
 
-LOSSES = "src/ganrepro/gan/losses.py"
+LOSSES = "src/ganrepro/gan/losses/__init__.py"
 HINGE = "F.relu(1 + f)).mean(),\n    g=lambda f: -f.mean(),\n    doc=\"Lim & Ye"  # hinge's D and G
 HINGE_FLIPPED = "F.relu(1 - f)).mean(),\n    g=lambda f: -f.mean(),\n    doc=\"Lim & Ye"
 SCHEMA = "workflow/schemas/params.schema.yaml"

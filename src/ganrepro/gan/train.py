@@ -166,23 +166,28 @@ class Run:
         return {"d_loss": loss.detach(), **logs, "li_cat": li["cat"].detach(), "li_cont": li["cont"].detach(),
                 "grad_norm_d": grad_norm}
 
-    def _g_losses(self) -> tuple[torch.Tensor, dict]:
+    def _g_losses(self, data=None) -> tuple[torch.Tensor, dict]:
         z = self.latent(self.run["batch_size"])
         fake = self.G(z.vec)
         if self.run["spectral_norm"]:
             self.D.eval()  # no power-iteration step on G's turn; σ(W) is D's estimate as it stands
         feats = self.D.features(fake)
         logits = self.d_head(feats, z.cat_idx)
+        if self.loss.g_reads_real:  # a relativistic loss: D's logits on a real batch, constants for G
+            real, labels = self.real_batch(data)
+            with torch.no_grad():
+                real_logits = self.d_head(self.D.features(real), labels)
         self.D.train()
-        loss = self.loss.g(logits)
+        loss = self.loss.g(logits, real_logits) if self.loss.g_reads_real else self.loss.g(logits)
         if self.info:
             loss = loss + self.info_loss(self.mutual_info(feats, z))
         batch = GBatch(z.vec, fake, feats, logits, self.iteration)
         return _add_terms(loss, (e.g_term(batch) for e in self.extensions.values()))
 
-    def g_step(self, record: bool = True) -> dict:
+    def g_step(self, record: bool = True, data=None) -> dict:
+        """One G update; ``data`` (the training data) for a loss that reads D's logits on real images."""
         with self.autocast():
-            loss, logs = self._g_losses()
+            loss, logs = self._g_losses(data)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = _grad_norm(self.G) if record else None
@@ -205,7 +210,7 @@ class Run:
         self.G.train(), self.D.train(), self.Q.train()
         for _ in range(self.run["n_critic"]):
             d = self.d_step(data, record)
-        g = self.g_step(record)
+        g = self.g_step(record, data)
         self.iteration += 1
         self.nonfinite |= ~(torch.isfinite(d["d_loss"]) & torch.isfinite(g["g_loss"]))
         row = {"iteration": self.iteration, **d, **g}

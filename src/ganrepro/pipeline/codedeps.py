@@ -214,7 +214,7 @@ def package_data(package_dir: Path) -> list[Path]:
 
 
 def project_path(path: Path) -> str:
-    """A file of the package (or the project) as the orchestrators name it: ``src/ganrepro/gan/losses.py``."""
+    """A file of the package (or the project) as the orchestrators name it: ``src/ganrepro/gan/losses/__init__.py``."""
     path = path.resolve()
     if path.is_relative_to(PACKAGE_DIR):
         return (Path(SOURCE_ROOT) / PACKAGE / path.relative_to(PACKAGE_DIR)).as_posix()

@@ -20,11 +20,18 @@ from ganrepro.gan.models.introvae import kl_to_standard_normal
 
 @dataclass(frozen=True)
 class AdversarialLoss:
-    """``d(real_logits, fake_logits)`` is D's loss, ``g(fake_logits)`` G's; ``doc`` the paper's formula."""
+    """``d(real_logits, fake_logits)`` is D's loss, ``g(fake_logits)`` G's; ``doc`` the paper's formula.
+
+    ``g_reads_real``: G's loss also reads D's logits on a real batch, ``g(fake_logits, real_logits)``
+    (a relativistic loss compares the two); the training step then draws a real batch on G's turn
+    and passes D's logits on it, computed without a graph (they do not depend on G). A loss is a
+    module of this package that registers itself here (``ragan``), or an entry below.
+    """
 
     d: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    g: Callable[[torch.Tensor], torch.Tensor]
+    g: Callable[..., torch.Tensor]
     doc: str
+    g_reads_real: bool = False
 
 
 LOSSES: Registry[AdversarialLoss | IntrospectiveLoss] = Registry("loss")  # IntroVAE: see the end
@@ -61,9 +68,10 @@ def d_loss(name: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> t
     return LOSSES[name].d(real_logits, fake_logits)
 
 
-def g_loss(name: str, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Generator loss ``name`` (an entry of LOSSES) to minimise."""
-    return LOSSES[name].g(fake_logits)
+def g_loss(name: str, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """Generator loss ``name`` (an entry of LOSSES) to minimise; ``real_logits`` for a loss that reads them."""
+    loss = LOSSES[name]
+    return loss.g(fake_logits, real_logits) if loss.g_reads_real else loss.g(fake_logits)
 
 
 def code_entropy(n_categorical: int, n_continuous: int) -> float:
@@ -131,3 +139,7 @@ LOSSES.register("introvae", IntrospectiveLoss(
     reconstruction=introvae_reconstruction,
     doc="Huang 2018: E minimises L_REG(E(x)) + α·Σ[m − L_REG(E(ng(x')))]⁺ + β·L_AE over x' ∈ {x_r, x_p}; "
         "G minimises α·Σ L_REG(E(x')) + β·L_AE; L_AE = ½‖x_r − x‖²."))
+
+
+# Losses in their own modules register themselves on import.
+from ganrepro.gan.losses import ragan  # noqa: E402, F401
