@@ -16,7 +16,7 @@ from ganrepro.core import precision
 from ganrepro.core.config import resolve_variant
 from ganrepro.core.paths import ClassifierFiles
 from ganrepro.gan.models import build_models
-from ganrepro.gan.train import Run
+from ganrepro.gan.trainers.gan import Run
 
 
 def test_flop_count_of_a_matmul_and_a_linear_layer_backward_is_the_closed_form():

@@ -13,8 +13,9 @@ from ganrepro.core.config import MECHANISM_OPTIONS, resolve_variant
 from ganrepro.gan.extensions import EXTENSIONS
 from ganrepro.gan.models import ARCHITECTURES
 from ganrepro.gan.penalties import PENALTIES
-from ganrepro.gan.train import Run, train
+from ganrepro.gan.train import train
 from ganrepro.gan.trainers import TRAINERS
+from ganrepro.gan.trainers.gan import Run
 
 NEW_VARIANTS = ("roth_reg", "ctgan", "vdb", "wgan_div", "dcgan_ema", "meg")
 CPU = torch.device("cpu")

@@ -16,7 +16,7 @@ from ganrepro.core import precision
 from ganrepro.core.config import resolve_variant
 from ganrepro.core.precision import Hardware
 from ganrepro.core.resume import save_state, try_resume
-from ganrepro.gan.train import Run
+from ganrepro.gan.trainers.gan import Run
 
 SAPPHIRE_RAPIDS = Hardware("cpu", "Intel Xeon (SPR)", frozenset({"avx512_bf16", "amx_bf16"}), True, "AVX512")
 COOPER_LAKE = Hardware("cpu", "Intel Xeon (CPX)", frozenset({"avx512_bf16"}), True, "AVX512")

@@ -27,7 +27,7 @@ from ganrepro.gan.models.stylegan import (
     modulated_conv2d_unfused,
     upsample,
 )
-from ganrepro.gan.train import Run
+from ganrepro.gan.trainers.gan import Run
 
 CPU = torch.device("cpu")
 LATENT = 16

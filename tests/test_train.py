@@ -14,7 +14,8 @@ import torch
 
 from conftest import write_params
 from ganrepro.core.config import resolve_variant
-from ganrepro.gan.train import Run, train
+from ganrepro.gan.train import train
+from ganrepro.gan.trainers.gan import Run
 
 TRAIN_FILES = ("checkpoint.pt", "train_log.csv", "train_summary.json")
 

@@ -91,5 +91,5 @@ def test_the_profile_sees_a_left_out_mechanism(imported, tiny_dataset, tmp_path)
     dcgan = treeshake.shake(config.resolve_variant(cfg, "dcgan")).kept_lines()
     codes, _ = _executed(["train", "--params", str(params), "--variant", "stylegan", "--seed", "0",
                           "--data", str(tiny_dataset), "--out", str(tmp_path / "run")])
-    stylegan = str((codedeps.PACKAGE_DIR / "models/stylegan.py").resolve())
+    stylegan = str((codedeps.PACKAGE_DIR / "gan/models/stylegan.py").resolve())
     assert stylegan not in dcgan and any(c.co_filename == stylegan for c in codes)

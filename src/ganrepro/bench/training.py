@@ -73,7 +73,7 @@ def bench_variant(run: dict, channels: int, image_size: int, rounds: int, steps:
     Ours runs in the precision the study's runs resolve to (``precision.resolve``); ours in the
     other precision is timed in the same rounds, so the table shows what the choice is worth on this
     machine (``other_precision``: its it/s over ours)."""
-    from ganrepro.gan.train import Run
+    from ganrepro.gan.trainers.gan import Run
 
     gen = torch.Generator().manual_seed(0)
     data = torch.rand(1024, channels, image_size, image_size, generator=gen) * 2 - 1

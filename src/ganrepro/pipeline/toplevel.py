@@ -1,6 +1,6 @@
 """The project's modules as top-level statements, for ``treeshake``: what each statement binds,
 imports, registers and refers to, parsed once per module (``module``), and the statements' normal
-forms (``statement_text``: the AST without docstrings, as ``fingerprint`` hashes modules)."""
+forms (``statement_text``: the AST without docstrings, as ``normalform`` gives them)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import copy
 import functools
 from dataclasses import dataclass, field
 
-from ganrepro.pipeline import codedeps
+from ganrepro.pipeline import codedeps, normalform
 
 TRAIN = "train"
 DYNAMIC_NAMES = frozenset({"globals", "vars", "locals", "eval", "exec", "__import__", "import_module"})
@@ -70,12 +70,11 @@ def is_pure_target(node: ast.stmt) -> bool:
 def module(name: str, subcommand: str = TRAIN) -> Module:
     """A module's statements as the train job's normal form starts from (help texts gone; ``cli`` as
     the subcommand runs it)."""
-    from ganrepro.pipeline import fingerprint
 
     tree = ast.parse(codedeps.module_path(name).read_text())
     if name == codedeps.CLI:
-        tree = fingerprint.cli_for(tree, subcommand, codedeps.cli_function(subcommand))
-    tree = fingerprint.without_help(tree, cli=codedeps.declares_cli(name))
+        tree = normalform.cli_for(tree, subcommand, codedeps.cli_function(subcommand))
+    tree = normalform.without_help(tree, cli=codedeps.declares_cli(name))
     m = Module(name, tree.body)
     for i, st in enumerate(tree.body):
         for n in bound_names(st):
@@ -158,7 +157,6 @@ def statement_text(m: Module, i: int, keep_docstrings: bool) -> str:
     """Statement i of ``m`` in normal form ("" for the module's docstring, unless kept)."""
     key = (i, keep_docstrings)
     if key not in m.texts:
-        from ganrepro.pipeline import fingerprint
 
         st = m.body[i]
         if i == 0 and isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant) \
@@ -167,7 +165,7 @@ def statement_text(m: Module, i: int, keep_docstrings: bool) -> str:
         else:
             st = copy.deepcopy(st)
             if not keep_docstrings:
-                fingerprint.strip_docstrings(st)
+                normalform.strip_docstrings(st)
             m.texts[key] = ast.dump(st, include_attributes=False)
     return m.texts[key]
 

@@ -2,11 +2,11 @@
 
 | name          | what one iteration does                                                        |
 |---------------|--------------------------------------------------------------------------------|
-| `gan`         | ``train.Run``: n_critic D updates, one G update (every unconditional variant)  |
+| `gan`         | ``trainers.gan.Run``: n_critic D updates, one G update (every unconditional variant)  |
 | `conditional` | ``conditional.ConditionalRun``: the same with class labels (BigGAN's projection D) |
 | `introvae`    | ``introvae.IntroVAERun``: Huang 2018's Algorithm 1, the encoder as discriminator  |
 
-A trainer is a subclass of ``train.Run``: ``training_data(prepared)`` is what ``step`` takes,
+A trainer is a subclass of ``trainers.gan.Run``: ``training_data(prepared)`` is what ``step`` takes,
 ``state_dict`` holds everything a resume needs. ``train.train`` builds the run's trainer by name, so
 the GAN loop itself never branches on a mechanism.
 """
@@ -14,8 +14,8 @@ the GAN loop itself never branches on a mechanism.
 from __future__ import annotations
 
 from ganrepro.core.registry import Registry
-from ganrepro.gan.train import Run
 from ganrepro.gan.trainers.conditional import ConditionalRun
+from ganrepro.gan.trainers.gan import Run
 from ganrepro.gan.trainers.introvae import IntroVAERun
 
 TRAINERS: Registry[type[Run]] = Registry("trainer")

@@ -3,7 +3,7 @@
 Real images come with their labels (``y_train``, drawn with the images on the run's CPU
 generator); generated images with the class G was given (the latent's categorical code, drawn with
 z). D is a projection D (``models.biggan``): ``features(x)`` is label-free, ``head(f, y)`` adds the
-class projection. Otherwise the step is ``train.Run``'s (losses, extensions, Q probe, precision, resume state):
+class projection. Otherwise the step is ``trainers.gan.Run``'s (losses, extensions, Q probe, precision, resume state):
 this class overrides only what touches labels (the data, the real batch, D's head). Penalties on ∇ₓD and extensions
 that call D(x) without a label are refused by the config (``trainer: conditional``).
 """
@@ -15,7 +15,7 @@ import torch
 
 from ganrepro.core.errors import DataError
 from ganrepro.core.images import to_float_images
-from ganrepro.gan.train import Run
+from ganrepro.gan.trainers.gan import Run
 
 
 class ConditionalRun(Run):

@@ -15,7 +15,7 @@ is then backpropagated into G's parameters only (``inputs=``), so it never reach
 passes through the graph of E's old weights. As in the authors' code, G and the real batch share one
 forward each: G(z ⊕ z_p), E(x_r ⊕ x_p).
 
-Everything else is ``train.Run``'s: the run's CPU generator for every draw (real batch, then ε, then
+Everything else is ``trainers.gan.Run``'s: the run's CPU generator for every draw (real batch, then ε, then
 z_p), the optimisers (``opt_d`` is E's, ``opt_g`` G's), bf16 autocast with the KL and losses in
 float32, the resume state (no state of its own). Log columns: ``d_loss`` = L_E, ``g_loss`` = L_G,
 ``penalty``/``li_*`` 0 (no penalty, no codes), plus ``kl_real``, ``kl_rec``, ``kl_prior`` (E's KL of
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import torch
 
-from ganrepro.gan.train import Run, _grad_norm, _numbers
+from ganrepro.gan.trainers.gan import Run, _grad_norm, _numbers
 
 LOG_FIELDS = ("kl_real", "kl_rec", "kl_prior", "rec_loss")
 
