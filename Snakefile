@@ -30,4 +30,4 @@ rule all:
     input:
         P.final_targets(CFG),
         CODE_FILES,
-        fingerprint.TRAIN_DIR,  # each variant's train fingerprint (rule code): requested, or never made
+        CODE_DIRS,  # each variant's fingerprints of the steps of one run (rule code): requested, or never made

@@ -18,7 +18,7 @@ import yaml
 from conftest import ROOT, SMOKE_PARAMS, run, study_env
 from ganrepro import pipeline
 from ganrepro.core import config
-from ganrepro.pipeline import codedeps, dvcyaml, fingerprint, treeshake
+from ganrepro.pipeline import codedeps, dvcyaml, fingerprint, toplevel, treeshake
 
 LOSSES = "src/ganrepro/gan/losses/__init__.py"
 HINGE = "F.relu(1 + f)).mean(),\n    g=lambda f: -f.mean(),\n    doc=\"Lim & Ye"  # hinge's D and G
@@ -37,7 +37,7 @@ def _replace(path: Path, old: str, new: str) -> None:
 def _clear_caches() -> None:
     for f in (codedeps._tree, codedeps.direct_imports, codedeps._code_files, fingerprint._module_digest,
               fingerprint._reads_docstrings, fingerprint._subcommand_fingerprint, fingerprint._run_parts,
-              treeshake.module, treeshake._static):
+              toplevel._module, treeshake._static):
         f.cache_clear()
 
 

@@ -1,5 +1,5 @@
-"""The tree-shaken train code (ganrepro.pipeline.treeshake) is sound: what a train job runs is what its
-variant's fingerprint hashes.
+"""The tree-shaken code of a run's jobs (ganrepro.pipeline.treeshake) is sound: what a train, sample,
+score or redraw job runs is what its variant's fingerprint of that step hashes.
 
 Each smoke variant trains two iterations in-process, as ``ganrepro train`` runs it (``cli.main``:
 the parser, the params, the data, the trainer, the loop, the checkpoint and log files), under
@@ -54,33 +54,76 @@ def imported():
     """Every module of the train step imported before tracing (import time is not traced)."""
     import importlib
 
-    for name in codedeps.step_modules("ganrepro train"):
-        importlib.import_module(name)
+    for sub in ("train", "sample", "score", "redraw", "classifier"):
+        for name in codedeps.step_modules(f"ganrepro {sub}"):
+            importlib.import_module(name)
+
+
+def _check(step: str, run: dict, argv: list[str], variant: str) -> None:
+    """Run ``ganrepro <argv>`` under the profile: everything it calls lies in what ``step``'s
+    fingerprint of ``run`` kept, and every registry lookup is of an entry it kept."""
+    shaker = treeshake.shake(run, codedeps.subcommand_of("ganrepro " + argv[0]))
+    kept = shaker.kept_lines()
+    codes, lookups = _executed(argv)
+    functions = [c for c in codes if c.co_flags & inspect.CO_NEWLOCALS]  # not module or class bodies
+    assert len(functions) > 20, step  # the profile saw the step
+    outside = sorted(f"{Path(c.co_filename).relative_to(codedeps.PACKAGE_DIR)}:{c.co_firstlineno} {c.co_qualname}"
+                     for c in functions
+                     if not any(a <= c.co_firstlineno <= b for a, b in kept.get(str(Path(c.co_filename).resolve()), ())))
+    assert not outside, f"{variant}: {step} ran code its fingerprint left out: {outside}"
+    kinds = {}
+    for reg, kind in shaker.registry_of.items():
+        kinds.setdefault(kind, []).append(reg)
+    for kind, name in lookups:
+        used = [shaker.used_entries(reg) for reg in kinds.get(kind, [])]
+        assert any(u is None or name in u for u in used), f"{variant}: {step} looked up {kind} {name!r}, left out"
+    if step == "train":
+        assert lookups
+
+
+@pytest.fixture(scope="module")
+def classifier_model(tmp_path_factory, tiny_dataset_module) -> Path:
+    """One domain classifier of the tiny data set (the score and redraw steps read one)."""
+    out = tmp_path_factory.mktemp("classifier")
+    params = write_params(out / "params.yaml", SMOKE)
+    assert cli.main(["classifier", "--params", str(params), "--data", str(tiny_dataset_module), "--seed", "0",
+                     "--out", str(out)]) == 0
+    return out / "model.pt"
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset_module(tmp_path_factory) -> Path:
+    import numpy as np
+
+    from ganrepro.core import atomic
+
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    atomic.write_npz(path, x_train=rng.integers(0, 256, (512, 1, 28, 28), dtype=np.uint8),
+                     y_train=rng.integers(0, 10, 512).astype(np.int64),
+                     x_test=rng.integers(0, 256, (256, 1, 28, 28), dtype=np.uint8),
+                     y_test=rng.integers(0, 10, 256).astype(np.int64),
+                     classes=np.array([str(i) for i in range(10)], dtype="<U32"))
+    return path
 
 
 @pytest.mark.parametrize("variant", SMOKE["study"]["variants"])
-def test_a_train_job_runs_only_code_its_fingerprint_kept(variant, imported, tiny_dataset, tmp_path):
+def test_a_runs_jobs_run_only_code_their_fingerprints_kept(variant, imported, tiny_dataset_module, classifier_model,
+                                                           tmp_path):
+    """train, then sample, score and redraw of the run: each under the profile, against its own
+    per-variant fingerprint (``fingerprint.per_variant``)."""
     cfg = copy.deepcopy(SMOKE)
     cfg["train"].update(iterations=2, checkpoint_every=1, log_every=1)
     params = write_params(tmp_path / "params.yaml", cfg)
     run = config.resolve_variant(config.load_params(params), variant)
-    shaker = treeshake.shake(run)
-    kept = shaker.kept_lines()
-    codes, lookups = _executed(["train", "--params", str(params), "--variant", variant, "--seed", "0",
-                                "--data", str(tiny_dataset), "--out", str(tmp_path / "run")])
-    functions = [c for c in codes if c.co_flags & inspect.CO_NEWLOCALS]  # not module or class bodies
-    assert len(functions) > 50  # the profile saw the step
-    outside = sorted(f"{Path(c.co_filename).relative_to(codedeps.PACKAGE_DIR)}:{c.co_firstlineno} {c.co_qualname}"
-                     for c in functions
-                     if not any(a <= c.co_firstlineno <= b for a, b in kept.get(str(Path(c.co_filename).resolve()), ())))
-    assert not outside, f"{variant} ran code its fingerprint left out: {outside}"
-    kinds = {}
-    for reg, kind in shaker.registry_of.items():
-        kinds.setdefault(kind, []).append(reg)
-    assert lookups
-    for kind, name in lookups:
-        used = [shaker.used_entries(reg) for reg in kinds[kind]]
-        assert any(u is None or name in u for u in used), f"{variant} looked up {kind} {name!r}, left out"
+    data, out = str(tiny_dataset_module), str(tmp_path / "run")
+    common = ["--params", str(params)]
+    _check("train", run, ["train", *common, "--variant", variant, "--seed", "0", "--data", data, "--out", out], variant)
+    _check("sample", run, ["sample", *common, "--run", out, "--data", data], variant)
+    _check("score", run, ["score", *common, "--run", out, "--data", data, "--classifiers", str(classifier_model)],
+           variant)
+    _check("redraw", run, ["redraw", *common, "--run", out, "--draw", "1", "--data", data,
+                           "--classifiers", str(classifier_model), "--out", str(tmp_path / "draw")], variant)
 
 
 def test_the_profile_sees_a_left_out_mechanism(imported, tiny_dataset, tmp_path):

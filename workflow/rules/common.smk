@@ -62,16 +62,19 @@ def step_inputs(step):
 
 
 def step_code(step):
-    # The same functions write DVC's fingerprint files (`ganrepro code-fingerprints`). A train job's
-    # is its variant's: the train step's code without the mechanisms (registry entries: losses,
-    # architectures, …) the variant never looks up (ganrepro.pipeline.treeshake), so editing StyleGAN's
-    # generator retrains no DCGAN.
-    if step.name == fingerprint.TRAIN:
-        return lambda wildcards: fingerprint.variant_fingerprint(CFG, wildcards.variant)
+    # The same functions write DVC's fingerprint files (`ganrepro code-fingerprints`). A job of one
+    # run (train, sample, score, …) gets its variant's: the step's code without the mechanisms
+    # (registry entries: losses, architectures, …) the variant never looks up
+    # (ganrepro.pipeline.treeshake), so editing StyleGAN's generator retrains and rescores no DCGAN.
+    if fingerprint.per_variant(step) and "dvc" in step.orchestrators:
+        return lambda wildcards: fingerprint.variant_fingerprint(CFG, wildcards.variant, step.name)
     return fingerprint.step_fingerprint(step.cmd)
 
 
-CODE_FILES = [fingerprint.fingerprint_file(step.name) for step in fingerprint.dvc_steps()]
+CODE_FILES = [fingerprint.fingerprint_file(step.name) for step in fingerprint.dvc_steps()
+              if not fingerprint.per_variant(step)]
+# results/code/<step>/: each variant's fingerprint of a step of one run (train, sample, score, …)
+CODE_DIRS = [f"{fingerprint.OUT_DIR}/{step.name}" for step in fingerprint.dvc_steps() if fingerprint.per_variant(step)]
 
 CODE_RESOURCES = {"cpu_slots": 1} if CPU_SLOTS else {}
 

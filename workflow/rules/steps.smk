@@ -32,14 +32,14 @@ for _step in P.STEPS.values():
 
 
 # Each step's code fingerprint as a file, results/code/<step>.json, and each variant's train
-# fingerprint, results/code/train/<variant>.json: what DVC's stages depend on (dvc.yaml's stage
+# fingerprint, results/code/<step>/<variant>.json: what DVC's stages depend on (dvc.yaml's stage
 # `code`, the same command). No rule reads them (a job's fingerprint is its param `code`); they are
 # made so that a Snakemake run has every output a DVC run has (`dvc commit`). The rule reruns when
 # any of these fingerprints changes, like DVC's stage.
 rule code:
     output:
         CODE_FILES,
-        directory(fingerprint.TRAIN_DIR),
+        [directory(d) for d in CODE_DIRS],
     log:
         "logs/code.log",
     params:

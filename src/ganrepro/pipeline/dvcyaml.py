@@ -117,23 +117,25 @@ CODE_PARAMS = ["study.variants", "train", "variants"]
 
 
 def code_dep(step: Step) -> str:
-    """The fingerprint file a stage depends on: its step's; a train stage, its variant's
-    (``results/code/train/${item.variant}.json``: the code of the mechanisms that variant uses)."""
-    if step.name == fingerprint.TRAIN:
-        return fingerprint.variant_file(_ref("item.variant"))
+    """The fingerprint file a stage depends on: its step's; a stage of one run (train, sample, score,
+    …), its variant's (``results/code/<step>/${item.variant}.json``: the code of the mechanisms that
+    variant uses)."""
+    if fingerprint.per_variant(step):
+        return fingerprint.variant_file(_ref("item.variant"), step.name)
     return fingerprint.fingerprint_file(step.name)
 
 
 def code_stage() -> dict:
     """The stage that writes every step's code fingerprint file, and one per variant of the study for
-    the train stages (the directory ``results/code/train``: a variant added to params.yaml needs no
-    regeneration). The files are outputs like any other (in DVC's cache, pushed and pulled): a clone
+    the stages of one run (a directory ``results/code/<step>`` each: a variant added to params.yaml
+    needs no regeneration). The files are outputs like any other (in DVC's cache, pushed and pulled): a clone
     restored by ``dvc pull`` is up to date."""
     return {
         "cmd": f"ganrepro code-fingerprints --params {PARAMS_FILE} --out {fingerprint.OUT_DIR}",
         "deps": [f"{codedeps.SOURCE_ROOT}/{codedeps.PACKAGE}", codedeps.project_path(config.SCHEMA_PATH)],
         "params": list(CODE_PARAMS),
-        "outs": [fingerprint.fingerprint_file(step.name) for step in fingerprint.dvc_steps()] + [fingerprint.TRAIN_DIR],
+        "outs": [fingerprint.fingerprint_file(step.name) if not fingerprint.per_variant(step)
+                 else f"{fingerprint.OUT_DIR}/{step.name}" for step in fingerprint.dvc_steps()],
     }
 
 
@@ -171,7 +173,7 @@ def render(cfg: dict) -> str:
         at = next(i for i, line in enumerate(body) if line.strip() == own)
         indent = body[at][: len(body[at]) - len(body[at].lstrip())]
         sub = codedeps.subcommand_of(step.cmd)
-        what = "the variant's" if step.name == fingerprint.TRAIN else "the"
+        what = "the variant's" if fingerprint.per_variant(step) else "the"
         body.insert(at, f"{indent}# {what} code `ganrepro {sub}` runs, fingerprinted by stage {CODE_STAGE}")
         lines += [""] + ["  " + line for line in _describe(step, st) + body]
     return "\n".join(lines) + "\n"

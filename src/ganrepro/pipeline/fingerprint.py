@@ -117,21 +117,31 @@ def fingerprint_file(step: str) -> str:
     return f"{OUT_DIR}/{step}.json"
 
 
-# -- train jobs: one fingerprint per variant (ganrepro.pipeline.treeshake) --------------------------------------
+# -- a variant's jobs: one fingerprint per variant and step (ganrepro.pipeline.treeshake) ---------------
 
 TRAIN = treeshake.TRAIN
 TRAIN_DIR = f"{OUT_DIR}/{TRAIN}"  # results/code/train/<variant>.json, one per variant of the study
 
 
-def run_parts(run: dict) -> dict[str, str]:
-    """Like ``parts``, for a train job of ``run``'s options: each module its tree-shaken code loads,
-    with the sha256 of the normal form of its kept statements, and the data files they read."""
-    return dict(_run_parts(treeshake.run_key(run)))
+def per_variant(step: pipeline.Step) -> bool:
+    """Whether a step's jobs get their variant's fingerprint: a job of one run (train, sample, score,
+    …) runs the mechanisms its variant uses only (the architecture its checkpoint was built with)."""
+    return "variant" in step.wildcards
+
+
+def run_parts(run: dict, step: str = TRAIN) -> dict[str, str]:
+    """Like ``parts``, for a job of ``step`` on ``run``'s options: each module its tree-shaken code
+    loads, with the sha256 of the normal form of its kept statements, and the data files they read."""
+    return dict(_run_parts(treeshake.run_key(run), _subcommand(step)))
+
+
+def _subcommand(step: str) -> str:
+    return codedeps.subcommand_of(pipeline.STEPS[step].cmd)
 
 
 @functools.cache
-def _run_parts(key: tuple) -> tuple[tuple[str, str], ...]:
-    shaker = treeshake.shake(treeshake.run_of(key))
+def _run_parts(key: tuple, subcommand: str) -> tuple[tuple[str, str], ...]:
+    shaker = treeshake.shake(treeshake.run_of(key), subcommand)
     keep_docstrings = any(_reads_docstrings(m) for m in shaker.loaded)
     out = {m: hashlib.sha256("\n".join(shaker.normal_texts(m, keep_docstrings)).encode()).hexdigest()
            for m in sorted(shaker.loaded)}
@@ -140,28 +150,28 @@ def _run_parts(key: tuple) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out.items()))
 
 
-def run_fingerprint(run: dict) -> str:
-    """The code fingerprint of a train job of ``run``'s options (``config.resolve_variant``): the
-    train step's closure without the mechanisms the run never looks up (``ganrepro.pipeline.treeshake``)."""
-    text = json.dumps({"version": VERSION, "grain": "mechanism", "parts": run_parts(run)}, sort_keys=True)
+def run_fingerprint(run: dict, step: str = TRAIN) -> str:
+    """The code fingerprint of a job of ``step`` on ``run``'s options (``config.resolve_variant``): the
+    step's closure without the mechanisms the run never looks up (``ganrepro.pipeline.treeshake``)."""
+    text = json.dumps({"version": VERSION, "grain": "mechanism", "parts": run_parts(run, step)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def variant_fingerprint(cfg: dict, variant: str) -> str:
-    """The code fingerprint of variant ``variant``'s train jobs (Snakemake's param ``code`` of rule train)."""
-    return run_fingerprint(config.resolve_variant(cfg, variant))
+def variant_fingerprint(cfg: dict, variant: str, step: str = TRAIN) -> str:
+    """The code fingerprint of variant ``variant``'s jobs of ``step`` (Snakemake's param ``code``)."""
+    return run_fingerprint(config.resolve_variant(cfg, variant), step)
 
 
-def variant_file(variant: str) -> str:
-    """Where ``ganrepro code-fingerprints`` writes a variant's train fingerprint (DVC's train stage reads it)."""
-    return f"{TRAIN_DIR}/{variant}.json"
+def variant_file(variant: str, step: str = TRAIN) -> str:
+    """Where ``ganrepro code-fingerprints`` writes a variant's fingerprint of ``step`` (DVC's stage reads it)."""
+    return f"{OUT_DIR}/{step}/{variant}.json"
 
 
-def variant_record(cfg: dict, variant: str) -> dict:
-    """A variant's train fingerprint file: the fingerprint, and the modules and files it covers."""
-    parts_ = run_parts(config.resolve_variant(cfg, variant))
+def variant_record(cfg: dict, variant: str, step: str = TRAIN) -> dict:
+    """A variant's fingerprint file of ``step``: the fingerprint, and the modules and files it covers."""
+    parts_ = run_parts(config.resolve_variant(cfg, variant), step)
     modules = sorted(m for m in parts_ if "/" not in m)  # data files are paths
-    return {"step": TRAIN, "variant": variant, "fingerprint": variant_fingerprint(cfg, variant),
+    return {"step": step, "variant": variant, "fingerprint": variant_fingerprint(cfg, variant, step),
             "modules": modules, "data": sorted(set(parts_) - set(modules)), "version": VERSION}
 
 
@@ -173,25 +183,29 @@ def record(cmd: str) -> dict:
 
 
 def all_fingerprints(cfg: dict) -> dict[str, str]:
-    """Every fingerprint ``write`` puts in a file, by name (each DVC step's, ``train/<variant>``'s):
+    """Every fingerprint ``write`` puts in a file, by name (each DVC step's, ``<step>/<variant>``'s):
     Snakemake's rule ``code`` reruns when one of them changes, as DVC's stage does."""
-    return {step.name: step_fingerprint(step.cmd) for step in dvc_steps()} | {
-        f"{TRAIN}/{v}": variant_fingerprint(cfg, v) for v in cfg["study"]["variants"]}
+    return {step.name: step_fingerprint(step.cmd) for step in dvc_steps() if not per_variant(step)} | {
+        f"{step.name}/{v}": variant_fingerprint(cfg, v, step.name)
+        for step in dvc_steps() if per_variant(step) for v in cfg["study"]["variants"]}
 
 
 def write(out_dir: Path, cfg: dict | None = None) -> dict[str, Path]:
-    """Write every DVC step's fingerprint file into ``out_dir`` (``ganrepro code-fingerprints``), and
-    with ``cfg`` one train fingerprint per variant of its study into ``out_dir/train/``."""
+    """Write every DVC step's fingerprint file into ``out_dir`` (``ganrepro code-fingerprints``): one
+    per step, and for a step of one run (``per_variant``) one per variant of ``cfg``'s study in
+    ``out_dir/<step>/`` (without ``cfg``, none)."""
     written = {}
     for step in dvc_steps():
+        if per_variant(step):
+            for variant in (cfg or {}).get("study", {}).get("variants", ()):
+                path = Path(out_dir) / step.name / f"{variant}.json"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic.write_json(path, variant_record(cfg, variant, step.name))
+                written[f"{step.name}/{variant}"] = path
+            continue
         path = Path(out_dir) / Path(fingerprint_file(step.name)).name
         atomic.write_json(path, {"step": step.name, **record(step.cmd)})
         written[step.name] = path
-    for variant in (cfg or {}).get("study", {}).get("variants", ()):
-        path = Path(out_dir) / TRAIN / f"{variant}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(path, variant_record(cfg, variant))
-        written[f"{TRAIN}/{variant}"] = path
     return written
 
 

@@ -7,6 +7,7 @@ The rules are listed in ``ganrepro.pipeline.fingerprint``'s docstring, which has
 from __future__ import annotations
 
 import ast
+import functools
 import json
 from pathlib import Path
 
@@ -139,7 +140,15 @@ def normal_schema(schema):
 
 def normal_data(path: Path) -> bytes:
     """A data file's normal form: the params schema without annotations, any other file's bytes."""
-    if path.resolve() == config.SCHEMA_PATH.resolve():
-        schema = normal_schema(yaml.safe_load(path.read_text()))
+    path = Path(path).resolve()
+    stat = path.stat()
+    return _normal_data(path, config.SCHEMA_PATH.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _normal_data(path: Path, schema_path: Path, mtime_ns: int, size: int) -> bytes:
+    """``normal_data``, once per version of a file (the schema's YAML takes a while to parse)."""
+    if path == schema_path:
+        schema = normal_schema(yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
         return json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
     return path.read_bytes()

@@ -66,11 +66,14 @@ def is_pure_target(node: ast.stmt) -> bool:
                for t in targets)
 
 
-@functools.cache
 def module(name: str, subcommand: str = TRAIN) -> Module:
-    """A module's statements as the train job's normal form starts from (help texts gone; ``cli`` as
-    the subcommand runs it)."""
+    """A module's statements as a job's normal form starts from (help texts gone; ``cli`` as the
+    subcommand runs it: the only module that differs between subcommands, so parsed once each)."""
+    return _module(name, subcommand if name == codedeps.CLI else None)
 
+
+@functools.cache
+def _module(name: str, subcommand: str | None) -> Module:
     tree = ast.parse(codedeps.module_path(name).read_text())
     if name == codedeps.CLI:
         tree = normalform.cli_for(tree, subcommand, codedeps.cli_function(subcommand))

@@ -304,7 +304,8 @@ class Shaker:
                             continue
                         loads = codedeps.closure({t for t, _ in self._alias_refs(mod, st, name)}, functions=False)
                         if any((self._effectful(t) or self._registers_used(t)) and t not in self.loaded for t in loads):
-                            todo.extend(self._keep(mod, i, name))
+                            # kept for what importing runs: the modules load, the name is not used
+                            todo.extend((t, "") for t, _ in self._keep(mod, i, name))
 
     def _fixpoint(self, todo: list[tuple[str, str]]) -> None:
         while todo:
