@@ -251,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    from ganrepro.paths import REPORT_DIR
+
     req = {"required": True}
     data, out = ("--data", req), ("--out", req)
     classifiers = ("--classifiers", {"required": True, "help": "comma-separated classifier model files"})
@@ -306,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--bootstrap", {"type": int, "default": 200, "metavar": "N",
                          "help": "bootstrap resamples for the MI interval (default: 200)"}), params=False,
         help="IS at several split counts and MI of a saved N x K matrix")
-    add("more-seeds", cmd_more_seeds, ("--report", {"default": "results/report", "help": "a report directory, or its "
+    add("more-seeds", cmd_more_seeds, ("--report", {"default": REPORT_DIR, "help": "a report directory, or its "
                                                      "verdict_table.csv"}), ("--out", req),
         help="the study adding the seeds that the inconclusive claims' observed effects would need")
     add("validate", cmd_validate, help="check a params file (schema + semantic rules)")
