@@ -41,6 +41,9 @@ def test_orderings_follow_shear_and_width():
     assert np.ptp(by_shear["width_deslanted"]) < 0.1  # shearing leaves the upright width alone
     assert np.all(np.diff(by_width["width"]) > 0) and np.all(np.diff(by_width["width_deslanted"]) > 0)
     assert np.ptp(by_width["slant"]) < 0.03
+    # a filled ellipse's area is πab: the ink grows in proportion to the width, not with the shear
+    assert by_width["ink"] * 28 * 28 == pytest.approx(np.pi * np.array(widths) * 9, rel=0.03)
+    assert np.ptp(by_shear["ink"]) / by_shear["ink"].mean() < 0.03
 
 
 def test_a_pil_stroke_leaning_like_a_one():

@@ -10,6 +10,7 @@ other changes their width. Here each image's slant and width come from its secon
     width = √μ20                                                  (horizontal spread, in pixels)
     width_deslanted = √(μ20 − μ11² / μ02)                         (the spread left after the shear is
                                                                    removed: the width of the upright digit)
+    ink = Σ I(x, y) / (H·W)                                       (mean intensity: stroke weight × length)
 
 For a filled ellipse of horizontal semi-axis a, sheared by s, slant = s and width_deslanted = a/2
 (tests/test_moments.py draws them). ``code_effects`` sweeps each continuous code from −2 to 2 as the
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-MEASURES = ("slant", "width", "width_deslanted")
+MEASURES = ("slant", "width", "width_deslanted", "ink")
 
 
 def moments(images) -> dict[str, np.ndarray]:
@@ -47,12 +48,13 @@ def moments(images) -> dict[str, np.ndarray]:
 
 
 def shape_measures(images) -> dict[str, np.ndarray]:
-    """``slant``, ``width`` and ``width_deslanted`` of each image (see the module's docstring)."""
+    """``slant``, ``width``, ``width_deslanted`` and ``ink`` of each image (see the module's docstring)."""
     m = moments(images)
     with np.errstate(invalid="ignore", divide="ignore"):
         slant = -m["mu11"] / m["mu02"]
         deslanted = np.sqrt(np.clip(m["mu20"] - m["mu11"] ** 2 / m["mu02"], 0, None))
-    return {"slant": slant, "width": np.sqrt(m["mu20"]), "width_deslanted": deslanted}
+    size = np.asarray(images).shape[-1] * np.asarray(images).shape[-2]
+    return {"slant": slant, "width": np.sqrt(m["mu20"]), "width_deslanted": deslanted, "ink": m["mass"] / size}
 
 
 def row_correlations(values: np.ndarray, sweep: np.ndarray) -> np.ndarray:
