@@ -59,6 +59,9 @@ def test_each_ablation_variant_changes_one_option(study):
     assert {k: project[k] for k in keys} == {k: default[k] for k in keys}
     assert project.get("z_prior", "normal") == default.get("z_prior", "normal") == "normal"
     assert not project["q_fixed_std"] and not default.get("q_fixed_std", False)
+    codes = resolve_variant(study, "project_authors_codes")
+    assert {k for k in codes.keys() | project.keys() if codes.get(k) != project.get(k)} == {
+        "z_prior", "q_fixed_std", "lambda_cont"}
 
 
 def test_z_prior_and_q_fixed_std_are_in_the_schema():
