@@ -91,6 +91,15 @@ def cmd_inception_score(args) -> int:
     return 0
 
 
+def cmd_more_seeds(args) -> int:
+    from ganrepro.core.config import load_params
+    from ganrepro.report.more_seeds import describe, write_more_seeds
+
+    cfg = load_params(args.params)
+    print(f"more-seeds: {describe(write_more_seeds(cfg, args.params, args.report, args.out), cfg)}")
+    return 0
+
+
 def cmd_validate(args) -> int:
     from ganrepro.core.config import load_params
 
@@ -143,6 +152,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    from ganrepro.core.paths import REPORT_DIR
+
     add("bench-orchestration", cmd_bench_orchestration,
         ("--workdir", {"default": ".", "help": "a finished study (its params file, results/, .dvc)"}),
         ("--cores", {"default": "1,2,8", "help": "comma-separated --cores values for the scaling runs"}),
@@ -166,6 +177,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         ("--bootstrap", {"type": int, "default": 200, "metavar": "N",
                          "help": "bootstrap resamples for the MI interval (default: 200)"}), params=False,
         help="IS at several split counts and MI of a saved N x K matrix")
+    add("more-seeds", cmd_more_seeds, ("--report", {"default": REPORT_DIR, "help": "a report directory, or its "
+                                                     "verdict_table.csv"}), ("--out", {"required": True}),
+        help="the study adding the seeds that the inconclusive claims' observed effects would need")
     add("validate", cmd_validate, help="check a params file (schema + semantic rules)")
     add("dvc-yaml", cmd_dvc_yaml, ("--out", {"default": "dvc.yaml", "help": "path, or - for stdout"}),
         help="write dvc.yaml from the pipeline definition")

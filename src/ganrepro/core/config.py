@@ -281,6 +281,8 @@ def introvae_problems(run: dict, key: str) -> list[str]:
     for name in ("lambda_cat", "lambda_cont"):
         if run[name] > 0:
             problems.append(f"{key}.{name}: InfoGAN's L_I — {why}: use 0")
+    if run.get("z_prior", "normal") != "normal":
+        problems.append(f"{key}.z_prior: IntroVAE's prior is N(0, I): use normal")
     if run["codes"]["categorical"] or run["codes"]["continuous"]:
         problems.append(f"{key}.codes: IntroVAE's prior is N(0, I) over all of G's input (z_dim), and E encodes "
                         "no codes: use categorical 0, continuous 0")

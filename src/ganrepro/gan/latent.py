@@ -1,6 +1,7 @@
 """The generator's input: noise z and InfoGAN's latent codes, drawn the same way everywhere.
 
-G(z ⊕ c) with z ~ N(0, I) of size ``z_dim``, c = one-hot Cat(K) ⊕ U(-1, 1)^C (Chen 2016). Every
+G(z ⊕ c) with z ~ N(0, I) of size ``z_dim`` (or U(-1, 1), the ``z_prior`` option: openai/InfoGAN's
+MNIST launcher draws its 62 noise dims so), c = one-hot Cat(K) ⊕ U(-1, 1)^C (Chen 2016). Every
 run feeds the codes to G; with λ = 0 they are plain noise. Draws happen on a CPU generator in a
 fixed order (z, then the categorical index, then the continuous codes), so the same seed gives the
 same inputs on any device, in training and in sampling alike.
@@ -59,15 +60,25 @@ class LatentBatch:
                            self.cont.to(device))
 
 
+Z_PRIORS = ("normal", "uniform")  # the train option z_prior: N(0, I) (absent) or U(-1, 1)^z_dim
+
+
 @dataclass(frozen=True)
 class LatentSpec:
     z_dim: int
     n_categorical: int
     n_continuous: int
+    z_prior: str = "normal"
 
     @classmethod
     def from_run(cls, run: dict) -> LatentSpec:
-        return cls(run["z_dim"], run["codes"]["categorical"], run["codes"]["continuous"])
+        return cls(run["z_dim"], run["codes"]["categorical"], run["codes"]["continuous"], run.get("z_prior", "normal"))
+
+    def noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """z, n × z_dim, from the run's prior (``z_prior``), drawn on ``generator``."""
+        if self.z_prior == "uniform":
+            return torch.rand(n, self.z_dim, generator=generator) * 2 - 1
+        return torch.randn(n, self.z_dim, generator=generator)
 
     @property
     def code_dim(self) -> int:
@@ -76,8 +87,9 @@ class LatentSpec:
     def sample(self, n: int, generator: torch.Generator, truncation: float | None = None) -> LatentBatch:
         """n inputs drawn on the CPU ``generator``: z, then the codes; with ``truncation`` t, z is
         drawn from N(0, I) truncated to [−t, t] (``truncated_normal``), the codes as always."""
-        z = (torch.randn(n, self.z_dim, generator=generator) if truncation is None
-             else truncated_normal(n, self.z_dim, truncation, generator))
+        if truncation is not None and self.z_prior != "normal":
+            raise ValueError(f"truncation draws z from a truncated N(0, I); this run's z_prior is {self.z_prior}")
+        z = self.noise(n, generator) if truncation is None else truncated_normal(n, self.z_dim, truncation, generator)
         cat_idx, cat_onehot, cont = sample_codes(n, self.n_categorical, self.n_continuous, generator=generator)
         return LatentBatch(torch.cat([z, code_vector(cat_onehot, cont)], dim=1), cat_idx, cont)
 
@@ -87,7 +99,7 @@ class LatentSpec:
         Each panel is (max(K, 1)·steps) × input size."""
         k, c = self.n_categorical, self.n_continuous
         rows = max(k, 1)
-        z = torch.randn(1, self.z_dim, generator=generator).repeat(rows * steps, 1)
+        z = self.noise(1, generator).repeat(rows * steps, 1)
         sweep = torch.linspace(low, high, steps)
         panels = []
         for p in range(max(c, 1)):

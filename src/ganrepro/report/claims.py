@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ganrepro.core.registry import Registry
-from ganrepro.report import stats
+from ganrepro.report import power, stats
 from ganrepro.report.metrics import REFERENCES, column, metric
 from ganrepro.report.stats import Interval, Sample
 from ganrepro.report.study import Study
@@ -30,6 +30,10 @@ class Part:
     interval: Interval | None = None
     note: str = ""
     estimate: str = "Δ"  # what the interval is of: a difference (Δ) or a mean
+    # An inconclusive part: the variants whose seeds would decide it, and how many seeds each would
+    # need (report.power: 80% power at the observed effect and spread); None when not computable.
+    subjects: tuple[str, ...] = ()
+    seeds_per_arm: int | None = None
 
 
 Rule = Callable[[dict, Study], list[Part]]
@@ -71,6 +75,8 @@ def part_text(p: Part) -> str:
     note = f" ({p.note})" if p.note else ""
     if p.verdict == stats.NOT_TESTED:
         return f"{p.test}: not tested{note}"
+    if p.seeds_per_arm:
+        note += f"; ≈ {p.seeds_per_arm} seeds per variant would decide it (80% power at this effect and spread)"
     if p.interval is not None:
         return f"{p.test}: {interval_text(p.interval, p.estimate)}{note}"
     return f"{p.test}: {p.note or 'fewer than 2 units, no interval'}"
@@ -95,8 +101,11 @@ def better(claim: dict, study: Study) -> list[Part]:
             parts.append(Part(test, stats.NOT_TESTED))
             continue
         iv = stats.welch_interval(sa, sb)
-        advantage = _flip(iv) if lower else iv
-        parts.append(Part(test, stats.sign_verdict(advantage), iv))
+        verdict = stats.sign_verdict(_flip(iv) if lower else iv)
+        seeds = None
+        if verdict == stats.INCONCLUSIVE and a not in REFERENCES and b not in REFERENCES:
+            seeds = power.seeds_for_difference(sa, sb)
+        parts.append(Part(test, verdict, iv, subjects=(a, b), seeds_per_arm=seeds))
     return parts
 
 
@@ -116,8 +125,21 @@ def threshold(claim: dict, study: Study) -> list[Part]:
                 continue
             iv = stats.mean_interval(s)
             verdict = stats.sign_verdict(iv, t) if side == "above" else stats.sign_verdict(_flip(iv), -t)
-            parts.append(Part(test, verdict, iv, estimate="mean"))
+            seeds = power.seeds_for_mean(s, t) if verdict == stats.INCONCLUSIVE and name not in REFERENCES else None
+            parts.append(Part(test, verdict, iv, note=_spread_note(s, t, side == "above"), estimate="mean",
+                              subjects=(name,), seeds_per_arm=seeds))
     return parts
+
+
+def _spread_note(s: Sample, t: float, above: bool) -> str:
+    """The distribution over seeds beside the mean: each seed's value, median, best, how many beat ``t``."""
+    if s.unit != "seeds" or not s.values:
+        return ""
+    v = np.asarray(s.values)
+    beat = int(np.sum(v > t if above else v < t))
+    best = v.max() if above else v.min()
+    return (f"per seed {', '.join(num(x) for x in s.values)}; median {num(float(np.median(v)))}, best {num(best)}; "
+            f"{beat} of {s.n} seeds {'>' if above else '<'} {num(t)}")
 
 
 @RULES.register("paired")
@@ -135,7 +157,11 @@ def paired(claim: dict, study: Study) -> list[Part]:
         return [Part(f"{m1} > {m2}", stats.NOT_TESTED, note="metric not computed")]
     pair = runs[[column(m1), column(m2)]].astype(float).dropna()
     iv = stats.paired_interval(pair.iloc[:, 0].to_numpy(), pair.iloc[:, 1].to_numpy())
-    return [Part(f"{m1} > {m2}", stats.sign_verdict(iv), iv, note=f"{len(pair)} runs")]
+    verdict, seeds = stats.sign_verdict(iv), None
+    if verdict == stats.INCONCLUSIVE:  # runs needed, spread over the subjects' seeds
+        runs_needed = power.seeds_for_mean(Sample.of(pair.iloc[:, 0] - pair.iloc[:, 1]))
+        seeds = math.ceil(runs_needed / len(names)) if runs_needed else None
+    return [Part(f"{m1} > {m2}", verdict, iv, note=f"{len(pair)} runs", subjects=tuple(names), seeds_per_arm=seeds)]
 
 
 @RULES.register("equivalent")
@@ -217,5 +243,6 @@ def evaluate(claims: list[dict], study: Study) -> tuple[pd.DataFrame, pd.DataFra
             parts.append({"claim": i, "rule": claim["rule"], "test": p.test, "part_verdict": p.verdict,
                           "estimate": iv.estimate if iv else np.nan, "lo": iv.lo if iv else np.nan,
                           "hi": iv.hi if iv else np.nan, "df": iv.df if iv else np.nan,
-                          "level": iv.level if iv else np.nan, "claim_verdict": verdict})
+                          "level": iv.level if iv else np.nan, "claim_verdict": verdict,
+                          "subjects": ",".join(p.subjects), "seeds_per_arm": p.seeds_per_arm})
     return pd.DataFrame(rows), pd.DataFrame(parts)

@@ -128,6 +128,7 @@ def build_models(run: dict, channels: int, image_size: int) -> tuple[nn.Module, 
     """G, D and Q of ``run``'s architecture, freshly initialised (draws from torch's global RNG);
     D wrapped as ``run``'s extensions need (after G, D and Q are drawn: their weights do not change)."""
     g, d, q = ARCHITECTURES[run.get("architecture", DEFAULT_ARCHITECTURE)](run, channels, image_size)
+    q.fixed_std = bool(run.get("q_fixed_std", False))  # no parameter changes: checkpoints load either way
     return g, wrap_discriminator(d, run), q
 
 

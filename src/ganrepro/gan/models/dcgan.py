@@ -77,14 +77,16 @@ class QHead(nn.Module):
     ``forward`` returns ``(cat_logits N×K or None when K = 0, mean N×C, logstd N×C)``; with
     C = 0 mean and logstd are empty N×0 tensors. log-std is clamped to LOGSTD_RANGE.
     ``batch_norm``/``slope``: the InfoGAN paper's Q is FC 128 – BN – lReLU(0.1) – FC.
+    ``fixed_std``: σ = 1 for every continuous code (log-std 0; openai/InfoGAN's ``fix_std=True``,
+    which likewise leaves its log-std outputs unused), set from the train option ``q_fixed_std``.
     """
 
     LOGSTD_RANGE = (-5.0, 2.0)
 
     def __init__(self, feature_dim: int, n_categorical: int, n_continuous: int, hidden: int = 128,
-                 batch_norm: bool = False, slope: float = 0.2):
+                 batch_norm: bool = False, slope: float = 0.2, fixed_std: bool = False):
         super().__init__()
-        self.k, self.c = n_categorical, n_continuous
+        self.k, self.c, self.fixed_std = n_categorical, n_continuous, fixed_std
         bn = [nn.BatchNorm1d(hidden)] if batch_norm else []
         self.net = nn.Sequential(nn.Linear(feature_dim, hidden), *bn, nn.LeakyReLU(slope, True))
         self.cat = nn.Linear(hidden, n_categorical) if n_categorical else None
@@ -97,6 +99,8 @@ class QHead(nn.Module):
             empty = h.new_zeros(h.shape[0], 0)
             return cat_logits, empty, empty
         mean, logstd = self.cont(h).chunk(2, dim=1)
+        if self.fixed_std:
+            return cat_logits, mean, torch.zeros_like(logstd)
         return cat_logits, mean, logstd.clamp(*self.LOGSTD_RANGE)
 
 
