@@ -57,7 +57,7 @@ def test_the_cli_tunes_before_any_step(monkeypatch):
     for action in parser._subparsers._group_actions[0].choices.values():
         if action.prog.endswith(" toy"):
             action.set_defaults(func=lambda args: calls.append("step") or 0)
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(cli, "build_parser", lambda only=None: parser)
     assert cli.main(["toy", "--out", "unused.json"]) == 0
     assert calls == ["tune", "step"]
 

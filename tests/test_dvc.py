@@ -58,7 +58,7 @@ def test_pull_restores_data_checkpoints_samples_and_metrics(study, restored):
     assert pulled == built
     for v, s in study["runs"]:
         for role in ("checkpoint", "samples", "scores", "metrics", "train_log"):
-            assert pipeline.RunFiles.template(pipeline.RUN, role).format(variant=v, seed=s) in pulled
+            assert pipeline.run_file(role).format(variant=v, seed=s) in pulled
     assert "data/prepared/fashion_mnist.npz" in pulled and "results/report/index.html" in pulled
 
 

@@ -120,7 +120,7 @@ def test_schema_annotations_and_comments_are_not_code():
     assert normal(text.replace("description: Every key the pipeline reads", "description: Edited")) == normal(text)
     assert normal(text.replace("title: ganrepro params.yaml", "title: edited")) == normal(text)
     assert normal(text.replace("# models.ARCHITECTURES; absent = dcgan", "# edited")) == normal(text)
-    assert normal(text.replace("stylegan, introvae]}", "stylegan]}", 1)) != normal(text)
+    assert normal(text.replace("stylegan, introvae], description", "stylegan], description", 1)) != normal(text)
     assert normal(text.replace("positive_int: {type: integer, minimum: 1}", "positive_int: {type: integer, minimum: 2}")) \
         != normal(text)
     # annotations go where a schema stands, never from data or from property names
@@ -161,7 +161,7 @@ def test_a_template_edit_changes_the_report_only(project):
 
 def test_a_schema_rule_edit_changes_every_step_that_validates_params(project):
     before = project.fingerprints()
-    project.edit(SCHEMA, "stylegan, introvae]}", "stylegan]}")
+    project.edit(SCHEMA, "stylegan, introvae], description", "stylegan], description")
     readers = {name for name, step in pipeline.STEPS.items() if SCHEMA in codedeps.code_files(step.cmd)}
     assert "train" in readers and "report" in readers
     assert _changed(before, project.fingerprints()) == readers
@@ -180,14 +180,14 @@ def test_cli_counts_as_the_subcommand_runs_it(project):
     project.edit("src/ganrepro/steps/report.py", 'print(f"report: {build_report(', 'print(f"report written: {build_report(')
     # a step's module is its own, and the step table's (provenance reads every step's declaration)
     assert _changed(before, project.fingerprints()) == {"report", "provenance"}
-    project.edit("src/ganrepro/cli.py", "    return parser\n",
-                 '    add("new", cmd_new, out, help="a new subcommand")\n    return parser\n')
+    project.edit("src/ganrepro/cli.py", "\n    return parser\n",
+                 '\n    add("new", cmd_new, ("--out", {}), help="a new subcommand")\n    return parser\n')
     cli = project.root / "src/ganrepro/cli.py"
     cli.write_text(cli.read_text() + "\n\ndef cmd_new(args) -> int:\n    return 0\n")
-    assert _changed(before, project.fingerprints()) == {"report"}  # adding a subcommand reruns no step
+    assert _changed(before, project.fingerprints()) == {"report", "provenance"}  # adding a subcommand reruns no step
     new_step = project.root / "src/ganrepro/steps/new.py"
     new_step.write_text((project.root / "src/ganrepro/steps/toy.py").read_text().replace('"toy"', '"new"'))
-    assert _changed(before, project.fingerprints()) == {"report"}  # nor does adding a step's module
+    assert _changed(before, project.fingerprints()) == {"report", "provenance"}  # nor does adding a step's module
     project.edit("src/ganrepro/cli.py", "    allocator.tune()  #", "    allocator.tune()\n    allocator.tune()  #")
     assert _changed(before, project.fingerprints()) == set(pipeline.STEPS)  # main: every step runs it
 
@@ -208,37 +208,44 @@ def test_a_fingerprint_covers_the_modules_the_step_may_import():
 # -- the orchestrators --------------------------------------------------------------------------------
 
 def test_code_fingerprints_writes_what_dvc_yaml_and_the_snakefile_use(tmp_path):
-    """One file per DVC step, the fingerprint Snakemake's rule gets as its ``code`` param; one per
-    variant of the study for the train jobs (``train/<variant>.json``), the value of the train rule's
-    ``code`` for that variant."""
+    """One file per DVC step, the fingerprint Snakemake's rule gets as its ``code`` param; for a step
+    of one run (train, sample, score, …) one per variant of the study (``<step>/<variant>.json``),
+    the value of that rule's ``code`` for that variant."""
     shutil.copy(SMOKE_PARAMS, tmp_path / "params.yaml")
     run(["ganrepro", "code-fingerprints", "--params", "params.yaml", "--out", str(tmp_path / "code")],
         cwd=tmp_path, env=study_env(ROOT))
     written = sorted(p.name for p in (tmp_path / "code").iterdir())
     stage = dvcyaml.code_stage()
     assert [f"{fingerprint.OUT_DIR}/{name}" for name in written] == sorted(stage["outs"])
+    per_variant = [s for s in fingerprint.dvc_steps() if fingerprint.per_variant(s)]
+    assert {s.name for s in per_variant} >= {"train", "sample", "score", "redraw"}
     for step in fingerprint.dvc_steps():
-        record = json.loads((tmp_path / "code" / f"{step.name}.json").read_text())
-        assert record["fingerprint"] == fingerprint.step_fingerprint(step.cmd)
+        if step not in per_variant:
+            record = json.loads((tmp_path / "code" / f"{step.name}.json").read_text())
+            assert record["fingerprint"] == fingerprint.step_fingerprint(step.cmd)
     cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
-    variants = sorted(p.name for p in (tmp_path / "code" / "train").iterdir())
-    assert variants == sorted(f"{v}.json" for v in cfg["study"]["variants"])
-    for v in cfg["study"]["variants"]:
-        record = json.loads((tmp_path / "code" / "train" / f"{v}.json").read_text())
-        assert record["fingerprint"] == fingerprint.variant_fingerprint(cfg, v)
-        assert set(record["modules"]) < set(fingerprint.record(pipeline.STEPS["train"].cmd)["modules"])
+    for step in per_variant:
+        variants = sorted(p.name for p in (tmp_path / "code" / step.name).iterdir())
+        assert variants == sorted(f"{v}.json" for v in cfg["study"]["variants"])
+        for v in cfg["study"]["variants"]:
+            record = json.loads((tmp_path / "code" / step.name / f"{v}.json").read_text())
+            assert record["fingerprint"] == fingerprint.variant_fingerprint(cfg, v, step.name)
+            modules, closure = set(record["modules"]), set(fingerprint.record(step.cmd)["modules"])
+            assert modules < closure if step.name in ("train", "sample") else modules <= closure, (step.name, v)
     assert stage["deps"] == ["src/ganrepro", SCHEMA] and stage["params"] == dvcyaml.CODE_PARAMS
     dvc_yaml = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     assert all(dvcyaml.code_dep(pipeline.STEPS[name]) in st["deps"] for name, st in dvc_yaml.items() if name != "code")
     assert "results/code/train/${item.variant}.json" in dvc_yaml["train"]["deps"]
+    assert "results/code/score/${item.variant}.json" in dvc_yaml["score"]["deps"]
     smk = (ROOT / "workflow/rules/steps.smk").read_text() + (ROOT / "workflow/rules/common.smk").read_text()
     assert "code=step_code(_step)" in smk and "fingerprint.step_fingerprint(step.cmd)" in smk
-    assert "fingerprint.variant_fingerprint(CFG, wildcards.variant)" in smk
+    assert "fingerprint.variant_fingerprint(CFG, wildcards.variant, step.name)" in smk
     assert "code_files" not in smk  # no source file is a Snakemake input (its mtime would rerun the job)
     # rule code's param: every fingerprint the files hold, so it reruns exactly when DVC's stage would
     assert "fingerprint.all_fingerprints(CFG)" in smk
-    files = {**{s.name: tmp_path / "code" / f"{s.name}.json" for s in fingerprint.dvc_steps()},
-             **{f"train/{v}": tmp_path / "code" / "train" / f"{v}.json" for v in cfg["study"]["variants"]}}
+    files = {**{s.name: tmp_path / "code" / f"{s.name}.json" for s in fingerprint.dvc_steps() if s not in per_variant},
+             **{f"{s.name}/{v}": tmp_path / "code" / s.name / f"{v}.json"
+                for s in per_variant for v in cfg["study"]["variants"]}}
     assert fingerprint.all_fingerprints(cfg) == {k: json.loads(p.read_text())["fingerprint"] for k, p in files.items()}
 
 
@@ -299,7 +306,7 @@ def test_editing_an_architecture_changes_its_variants_only(project):
 
 def test_editing_the_shared_training_loop_changes_every_variant(project):
     before = _variant_fingerprints()
-    project.edit("src/ganrepro/gan/train.py", TRAIN_LOOP, TRAIN_LOOP.replace("d = self.d_step(data, record)",
+    project.edit("src/ganrepro/gan/trainers/gan.py", TRAIN_LOOP, TRAIN_LOOP.replace("d = self.d_step(data, record)",
                                                                           "d = self.d_step(data, True)"))
     assert _changed(before, _variant_fingerprints()) == set(before)
 
