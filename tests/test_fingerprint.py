@@ -318,6 +318,24 @@ def test_a_new_mechanism_changes_no_existing_variant(project):
     assert _changed(before, _variant_fingerprints()) == set()
 
 
+def test_a_new_loss_module_changes_no_existing_variants_jobs(project):
+    """Adding a loss is one new module in gan/losses (found by ``discover``): no existing variant's
+    train, sample or score fingerprint changes, and the new module is in the train step's code."""
+    cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
+    jobs = lambda: {(s, v): fingerprint.variant_fingerprint(cfg, v, s)  # noqa: E731
+                    for s in ("train", "sample", "score") for v in cfg["study"]["variants"]}
+    _clear_caches()
+    before = jobs()
+    (project.root / "src/ganrepro/gan/losses/new_loss.py").write_text(
+        "from ganrepro.gan.losses import LOSSES, AdversarialLoss\n\n"
+        'LOSSES.register("new_loss", AdversarialLoss(d=lambda r, f: (f - r).mean(), g=lambda f: -f.mean(), doc="new"))\n')
+    _clear_caches()
+    assert _changed(before, jobs()) == set()
+    assert "ganrepro.gan.losses.new_loss" in codedeps.step_modules("ganrepro train")
+    cfg["variants"]["new"] = {"loss": "new_loss"}
+    assert "ganrepro.gan.losses.new_loss" in fingerprint.variant_record(cfg, "new")["modules"]
+
+
 def test_comments_and_docstrings_change_no_variant(project):
     before = _variant_fingerprints()
     project.edit(STYLEGAN, '"""G(latent, ψ) = synthesis(styles(latent, ψ));', '"""Edited. G(latent, ψ) = synthesis(')

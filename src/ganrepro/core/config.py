@@ -6,6 +6,7 @@ before any job starts: the Snakefile validates at parse time, each CLI step vali
 
 from __future__ import annotations
 
+import ast
 import copy
 import functools
 from pathlib import Path
@@ -15,6 +16,14 @@ import jsonschema
 import yaml
 
 from ganrepro.core.errors import ParamsError
+
+MECHANISMS_DIR = Path(__file__).resolve().parents[1] / "gan"
+# A run's options that name registry entries: option → (registry, default when absent). The names
+# each registry knows are read from the registrations in the source (``registered``), not imported:
+# validation stays free of torch, and a new mechanism is its own module, with no list to edit.
+REGISTRY_OPTIONS = {"loss": ("LOSSES", None), "penalty": ("PENALTIES", None), "d_norm": ("NORMS", None),
+                    "optimizer": ("OPTIMIZERS", None), "architecture": ("ARCHITECTURES", "dcgan"),
+                    "trainer": ("TRAINERS", "gan"), "extensions": ("EXTENSIONS", None)}
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "params.schema.yaml"
 # Data sets made of the user's own files (data.source); ganrepro.data's registry marks them `local`
@@ -126,6 +135,9 @@ def semantic_problems(cfg: dict) -> list[str]:
         )
     if ev["grid_rows"] ** 2 > ev["n_samples"]:
         problems.append(f"evaluation.grid_rows: {ev['grid_rows']}² images exceed evaluation.n_samples")
+    names = name_problems(cfg)
+    if names:
+        return problems + names
     for name in cfg["variants"]:  # every defined variant, in the study or not: ready to be added
         run = resolve_variant(cfg, name)
         key = f"variants.{name}"
@@ -202,6 +214,39 @@ def claim_problems(cfg: dict) -> list[str]:
         for metric in [claim.get("metric")] + claim.get("metrics", []):
             if metric and metric.startswith("IS@") and int(metric[3:]) not in splits:
                 problems.append(f"{key}.metric: {metric} needs {metric[3:]} in evaluation.splits {splits}")
+    return problems
+
+
+@functools.cache
+def registered() -> dict[str, tuple[str, ...]]:
+    """Registry name → the entries the mechanisms' source registers (``R.register("x", …)``,
+    ``@R.register("x")``), read from ganrepro/gan without importing it.
+
+    Not a dependency of any step's code fingerprint, by design: a name check only accepts or refuses
+    a params file before any job starts; it cannot change what a job computes."""
+    names: dict[str, list[str]] = {}
+    for path in sorted(MECHANISMS_DIR.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "register" \
+                    and isinstance(node.func.value, ast.Name) and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                names.setdefault(node.func.value.id, []).append(node.args[0].value)
+    return {reg: tuple(v) for reg, v in names.items()}
+
+
+def name_problems(cfg: dict) -> list[str]:
+    """Each option that names a mechanism, in ``train`` or a variant, names a registered one."""
+    problems = []
+    sections = [("train", cfg["train"])] + [(f"variants.{v}", opts or {}) for v, opts in cfg["variants"].items()]
+    for where, options in sections:
+        for option, (registry, _) in REGISTRY_OPTIONS.items():
+            if option not in options:
+                continue
+            known = registered().get(registry, ())
+            what = "extension" if option == "extensions" else option
+            for name in options[option] if option == "extensions" else [options[option]]:
+                if name not in known:
+                    problems.append(f"{where}.{option}: unknown {what} '{name}' (known: {', '.join(known)})")
     return problems
 
 

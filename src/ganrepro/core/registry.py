@@ -2,12 +2,15 @@
 
 A loss, a penalty, a normalisation, an optimiser or an architecture is an entry of the registry of
 its kind; the training step looks entries up by the name the params give and calls them all the
-same way. The params schema's enums list the same names; tests/test_registries.py fails when a
-registry and the schema disagree.
+same way. ``config`` checks a run's names against the registrations in the source
+(``config.registered``), so a new entry edits no schema; tests/test_registries.py fails when the
+two disagree.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
@@ -57,3 +60,13 @@ class Registry(Generic[T]):
 
     def names(self) -> tuple[str, ...]:
         return tuple(self._entries)
+
+
+def discover(package: str) -> None:
+    """Import every module of ``package`` (its registry entries register themselves on import), in
+    name order: a mechanism is its own module, and adding one edits no list. ``ganrepro.pipeline``
+    reads a ``discover(__name__)`` statement as the imports it makes (``codedeps.parse``)."""
+    path = importlib.import_module(package).__path__
+    for info in sorted(pkgutil.iter_modules(path), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package}.{info.name}")

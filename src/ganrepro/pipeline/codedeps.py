@@ -89,7 +89,22 @@ def _resolve(node: ast.Import | ast.ImportFrom, importer: str) -> set[str]:
 
 @functools.cache
 def _tree(name: str) -> ast.Module:
-    return ast.parse(module_path(name).read_text(), filename=str(module_path(name)))
+    return parse(name)
+
+
+def parse(name: str) -> ast.Module:
+    """A module's syntax tree, a ``discover(__name__)`` statement (``core.registry.discover``) read
+    as the import it makes: ``from <package> import <every module of it, by name>``."""
+    path = module_path(name)
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for i, st in enumerate(tree.body):
+        if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and isinstance(st.value.func, ast.Name) \
+                and st.value.func.id == "discover" and [ast.unparse(a) for a in st.value.args] == ["__name__"]:
+            subs = sorted(p.stem for p in path.parent.glob("*.py") if not p.name.startswith("_"))
+            imp = ast.ImportFrom(module=name, names=[ast.alias(s) for s in subs], level=0)
+            tree.body[i] = ast.copy_location(imp, st) if subs else ast.copy_location(ast.Pass(), st)
+    ast.fix_missing_locations(tree)
+    return tree
 
 
 @functools.cache

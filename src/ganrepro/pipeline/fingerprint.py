@@ -35,7 +35,6 @@ but that command.
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
 import json
@@ -64,23 +63,18 @@ OUT_DIR = paths.CODE_DIR  # the fingerprint files, one per step: results/code/<s
 
 
 
-def _source(name: str) -> str:
-    return codedeps.module_path(name).read_text()
-
-
 @functools.cache
 def _module_digest(name: str, keep_docstrings: bool, subcommand: str | None = None) -> str:
+    tree = codedeps.parse(name)  # a fresh tree: the normal form edits it
     if name == codedeps.CLI and subcommand:
-        tree = cli_for(ast.parse(_source(name)), subcommand, codedeps.cli_function(subcommand))
-        normal = normal_form(without_help(tree, cli=True), keep_docstrings)
-    else:
-        normal = normal_source(_source(name), cli=codedeps.declares_cli(name), keep_docstrings=keep_docstrings)
+        tree = cli_for(tree, subcommand, codedeps.cli_function(subcommand))
+    normal = normal_form(without_help(tree, cli=codedeps.declares_cli(name)), keep_docstrings)
     return hashlib.sha256(normal.encode()).hexdigest()
 
 
 @functools.cache
 def _reads_docstrings(name: str) -> bool:
-    return reads_docstrings(without_help(ast.parse(_source(name)), cli=codedeps.declares_cli(name)))
+    return reads_docstrings(without_help(codedeps.parse(name), cli=codedeps.declares_cli(name)))
 
 
 # -- fingerprints -------------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def module(name: str, subcommand: str = TRAIN) -> Module:
 
 @functools.cache
 def _module(name: str, subcommand: str | None) -> Module:
-    tree = ast.parse(codedeps.module_path(name).read_text())
+    tree = codedeps.parse(name)
     if name == codedeps.CLI:
         tree = normalform.cli_for(tree, subcommand, codedeps.cli_function(subcommand))
     tree = normalform.without_help(tree, cli=codedeps.declares_cli(name))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ganrepro.core.registry import Registry
+from ganrepro.core.registry import Registry, discover
 from ganrepro.gan.models.introvae import kl_to_standard_normal
 
 
@@ -141,5 +141,5 @@ LOSSES.register("introvae", IntrospectiveLoss(
         "G minimises α·Σ L_REG(E(x')) + β·L_AE; L_AE = ½‖x_r − x‖²."))
 
 
-# Losses in their own modules register themselves on import.
-from ganrepro.gan.losses import ragan  # noqa: E402, F401
+# Every module of this package is a loss that registers itself (``ragan``): imported here, by name.
+discover(__name__)
