@@ -92,8 +92,8 @@ def dag_differences(smk: dict, dvc: dict) -> list[str]:
                 diffs.append(f"{key}: inputs {smk[key]['inputs']} (Snakemake), {dvc[key]['inputs']} (DVC)")
             continue
         code = fingerprint.fingerprint_file(key[0])
-        if key[0] == fingerprint.TRAIN:  # a train job: its variant's fingerprint (stage train@<variant>-<seed>)
-            code = fingerprint.variant_file(dvc[key]["name"].split("@")[1].rsplit("-", 1)[0])
+        if fingerprint.per_variant(pipeline.STEPS[key[0]]):  # a job of one run: its variant's fingerprint
+            code = fingerprint.variant_file(dvc[key]["name"].split("@")[1].split("-")[0], key[0])  # <step>@<variant>-…
         if code not in dvc[key]["inputs"]:
             diffs.append(f"{key} does not depend on its code fingerprint {code} in dvc.yaml")
         inputs = [d for d in dvc[key]["inputs"] if d != code]
