@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .pages import claims_page, cli_page, mechanisms_page, steps_page
+from .pages import claims_page, cli_page, mechanisms_page, modules_page, steps_page
 from .params import params_page
 
 
@@ -71,6 +71,7 @@ PAGES = {
     "steps.md": steps_page,
     "claims.md": claims_page,
     "cli.md": cli_page,
+    "modules.md": modules_page,
 }
 
 

@@ -187,3 +187,22 @@ def cli_page(src: dict) -> str:
              "step is one subcommand; see the [steps reference](steps.md)). Errors a user can fix end with "
              "one line and exit status 2 (see [Troubleshooting](../troubleshooting.md)).")
     return _page("Command line reference", intro, body)
+
+
+def modules_page(src: dict) -> str:
+    """The package by role: every module, one line each, its docstring's first line (its concern)."""
+    import ast
+
+    root = src["package_root"]
+    lines = []
+    for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).parts):
+        rel = path.relative_to(root)
+        if rel.name == "__main__.py":
+            continue
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        first = " ".join(doc.split("\n\n")[0].split())
+        depth = len(rel.parts) - 1
+        name = ("ganrepro/" + rel.parent.as_posix() + "/").replace("/./", "/") if rel.name == "__init__.py" else rel.name
+        lines.append(f"{'    ' * max(depth - (rel.name == '__init__.py'), 0)}- `{name}` — {first}")
+    return _page("Modules", "The package by role, one module per concern: each line is the module's own "
+                 "docstring (its first paragraph).", ["\n".join(lines)])
