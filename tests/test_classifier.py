@@ -13,7 +13,7 @@ from ganrepro.core.paths import ClassifierFiles
 from ganrepro.data import load_prepared
 from ganrepro.eval import metrics
 from ganrepro.eval.classifier import load_classifier, predict, real_test_pass, train_classifier
-from ganrepro.eval.evaluate import classifier_scores
+from ganrepro.eval.scoring import classifier_scores
 
 CPU = torch.device("cpu")
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ganrepro.eval import headline, metrics
-from ganrepro.eval.evaluate import _classifier_scores
+from ganrepro.eval.scoring import _classifier_scores
 
 
 def test_metrics_are_the_k0_numbers_of_scores_json():

@@ -299,9 +299,13 @@ def test_editing_a_loss_changes_the_variants_that_use_it_only(project):
 
 
 def test_editing_an_architecture_changes_its_variants_only(project):
-    before = _variant_fingerprints()
+    before, steps = _variant_fingerprints(), project.fingerprints()
     project.edit(STYLEGAN, STYLEGAN_BODY, "        h = pixel_norm(latent) * 1.0\n")
     assert _changed(before, _variant_fingerprints()) == {("smoke", "stylegan")} == _options("architecture", "stylegan")
+    # of the steps without a variant, only the bench (it times training steps) runs GAN code: the
+    # reference rows, the gaming and the toy do not (ganrepro.eval.references imports no GAN code)
+    assert {s for s in _changed(steps, project.fingerprints()) if not fingerprint.per_variant(pipeline.STEPS[s])} \
+        == {"bench"}
 
 
 def test_editing_the_shared_training_loop_changes_every_variant(project):

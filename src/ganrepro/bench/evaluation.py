@@ -72,7 +72,7 @@ def is_mi_vs_torchmetrics(probs: np.ndarray, splits: list[int], repeats: int = 3
 
 def score_step_seconds(images: np.ndarray, data: dict, classifier_paths: list[str], ev: dict, dev) -> float:
     """Wall time of the score step's work on one run's samples (every classifier, every metric)."""
-    from ganrepro.eval.evaluate import score_images
+    from ganrepro.eval.scoring import score_images
 
     start = time.perf_counter()
     score_images({"raw": images}, data, classifier_paths, ev, dev)

@@ -23,7 +23,7 @@ STEP = Step(
 
 
 def run(args, sel: dict) -> int:
-    from ganrepro.eval.evaluate import game
+    from ganrepro.eval.references import game
 
     game(sel, Path(args.data), paths_list(args.classifiers), Path(args.out))
     return 0

@@ -22,7 +22,7 @@ STEP = Step(
 
 
 def run(args, sel: dict) -> int:
-    from ganrepro.eval.evaluate import score_real
+    from ganrepro.eval.references import score_real
 
     score_real(sel, Path(args.data), paths_list(args.classifiers), Path(args.out))
     return 0

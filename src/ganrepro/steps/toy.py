@@ -19,7 +19,7 @@ STEP = Step(
 
 
 def run(args, sel: dict) -> int:
-    from ganrepro.eval.evaluate import toy
+    from ganrepro.eval.references import toy
 
     print(json.dumps(toy(Path(args.out)), indent=2))
     return 0
