@@ -3,7 +3,7 @@
 The pipeline's ``bench`` step (enabled by the params' ``bench`` section) writes
 ``results/bench/bench.json`` and the report shows it (section "Performance"):
 
-- ``training``: per variant of the study, iterations/s of ``train.Run.step`` against a plain
+- ``training``: per variant of the study, iterations/s of ``trainers.gan.Run.step`` against a plain
   PyTorch loop on the same modules, batch, loss and penalty (``reference.ReferenceLoop``),
   interleaved in one process; FLOPs per iteration (``torch.utils.flop_counter``) and the fraction
   of the machine's measured float32 matmul peak each side reaches (``training``);

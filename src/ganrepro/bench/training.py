@@ -1,4 +1,4 @@
-"""Training-step speed: ours (``train.Run.step``) against the plain reference loop, interleaved in
+"""Training-step speed: ours (``trainers.gan.Run.step``) against the plain reference loop, interleaved in
 one process on the same input, plus FLOPs per iteration and the fraction of the machine's float32
 matmul peak that each reaches.
 """

@@ -157,7 +157,7 @@ def semantic_problems(cfg: dict) -> list[str]:
             problems.append(f"{key}: weight clipping and spectral_norm are two constraints; pick one")
         codes = run["codes"]
         if codes["categorical"] == 0 and codes["continuous"] == 0 and run.get("trainer") != "introvae":
-            # train.Run's side Q probe then has nothing to predict and its backward fails (a
+            # trainers.gan.Run's side Q probe then has nothing to predict and its backward fails (a
             # constant loss); until the training step skips the probe, refuse it here.
             problems.append(f"{key}.codes: at least one latent code is needed (the L_I probe of every run "
                             "predicts them); e.g. continuous: 1 with z_dim one smaller keeps G's input size")

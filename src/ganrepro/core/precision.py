@@ -12,7 +12,7 @@ therefore picks bf16 where the hardware runs it natively and float32 elsewhere:
 - CUDA: compute capability 8.0 or later (Ampere on).
 
 The choice is a pure function of the facts read (``Hardware``), so tests decide it from faked flags.
-It is made once per training job (``train.Run``); the resolved value is written to the run's
+It is made once per training job (``trainers.gan.Run``); the resolved value is written to the run's
 summary and resume state, and a resumed run keeps the precision it started with.
 """
 
