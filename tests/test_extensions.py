@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import assert_resume_byte_identical
-from ganrepro.core.config import MECHANISM_OPTIONS, resolve_variant
+from ganrepro.core.config import mechanism_options, resolve_variant
 from ganrepro.gan.extensions import EXTENSIONS
 from ganrepro.gan.models import ARCHITECTURES
 from ganrepro.gan.penalties import PENALTIES
@@ -39,7 +39,7 @@ def test_every_mechanism_with_options_is_registered_and_trains_in_the_smoke_stud
         used |= {("extensions", e) for e in run.get("extensions", ())}
         used |= {("trainer", run.get("trainer", "gan"))}
     registries = {"penalty": PENALTIES, "extensions": EXTENSIONS, "architecture": ARCHITECTURES, "trainer": TRAINERS}
-    for kind, name in MECHANISM_OPTIONS:
+    for kind, name in mechanism_options():
         assert name in registries[kind]
         assert (kind, name) in used, (kind, name)
     assert set(NEW_VARIANTS) <= set(smoke_params["variants"])

@@ -58,6 +58,16 @@ def test_the_names_config_reads_from_the_source_are_the_registrys(name):
     assert {reg for reg, _ in config.REGISTRY_OPTIONS.values()} == set(MECHANISM_REGISTRIES)
 
 
+def test_the_options_config_reads_from_the_source_are_the_registrations():
+    """A mechanism declares its options at its registration (``options=``); config reads them from
+    the source (config.mechanism_options), imported they are the registry's."""
+    kind_of = {registry: option for option, (registry, _) in config.REGISTRY_OPTIONS.items()}
+    imported = {(kind_of[name], entry): opts for name, reg in MECHANISM_REGISTRIES.items()
+                for entry, opts in reg.options.items()}
+    assert imported == config.mechanism_options()
+    assert ("penalty", "roth") in imported and ("extensions", "ema") in imported
+
+
 def test_an_unknown_mechanism_name_is_refused_with_the_known_ones(default_params):
     cfg = copy.deepcopy(default_params)
     cfg["variants"]["dcgan"] = {"loss": "ragan2", "extensions": ["ema", "emma"], "ema_decay": 0.9, "ema_start": 0}

@@ -30,29 +30,10 @@ SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "pa
 # (tests/test_data.py checks that the two agree; config stays free of heavy imports).
 LOCAL_DATASETS = ("folder", "npz")
 
-# The options each mechanism reads beyond the always-present ones, with the paper's value: a run
-# that uses the mechanism must state them (in ``train`` or in the variant), so a paper constant is
-# never a hidden default in the code. Keys: ("penalty" | "extensions" | "architecture", name).
-MECHANISM_OPTIONS: dict[tuple[str, str], dict[str, str]] = {
-    ("penalty", "roth"): {"roth_decay": "Roth 2017: γ annealed γ₀·decay^(t/T), decay 0.01 (γ₀ = penalty_weight)"},
-    ("penalty", "wgan_div"): {"div_power": "Wu 2018: p = 6 (k = penalty_weight = 2)"},
-    ("extensions", "consistency"): {"ct_weight": "Wei 2018: λ₂ = 2", "ct_margin": "Wei 2018: M′ = 0",
-                                    "ct_dropout": "Wei 2018: dropout 0.5 after each activation of D"},
-    ("extensions", "vdb"): {"vdb_ic": "Peng 2019: I_c = 0.1 (images)", "vdb_beta": "Peng 2019: initial β = 0.1",
-                            "vdb_beta_step": "Peng 2019: α_β = 1e-5"},
-    ("extensions", "ema"): {"ema_decay": "Yazıcı 2019 / PGGAN: 0.999; BigGAN 0.9999",
-                            "ema_start": "BigGAN: start averaging after 20k G updates (0 = at once)"},
-    ("extensions", "entropy"): {"entropy_weight": "Kumar 2019: 1", "entropy_width": "width of the statistics network"},
-    ("extensions", "progressive"): {"grow_phase": "Karras 2018: 800k real images per fade and per stable phase "
-                                                  "(G updates here)"},
-    ("extensions", "drift"): {"drift_weight": "Karras 2018: ε_drift = 0.001"},
-    ("extensions", "orthogonal"): {"ortho_weight": "Brock 2019: β = 1e-4"},
-    ("extensions", "style_mixing"): {"style_mixing": "Karras 2019, Sec. 3.1: 90% of the training images mixed"},
-    ("architecture", "stylegan"): {"mapping_layers": "Karras 2019: 8 dense layers in the mapping network",
-                                   "mapping_lr_mul": "Karras 2019, appendix C: the mapping's learning rate × 0.01"},
-    ("trainer", "introvae"): {"introvae_alpha": "Huang 2018: α = 0.25", "introvae_beta": "Huang 2018: β = 0.5 (256²)",
-                              "introvae_margin": "Huang 2018: m = 110 at 256² with a 512-d latent; set per scale"},
-}
+# The options each mechanism reads beyond the always-present ones, with the paper's value, as its
+# registration declares them (``R.register("x", …, options={…})``): ``(kind, name) → {option: paper}``
+# with kind "penalty" | "extensions" | "architecture" | "trainer" (the run option naming it). A run
+# that uses the mechanism must state them (in ``train`` or the variant).
 # Penalties on ∇ₓD per sample: batch norm in D would couple the samples of a batch.
 GRADIENT_PENALTIES = ("gp", "r1", "roth", "wgan_div")
 
@@ -224,14 +205,32 @@ def registered() -> dict[str, tuple[str, ...]]:
 
     Not a dependency of any step's code fingerprint, by design: a name check only accepts or refuses
     a params file before any job starts; it cannot change what a job computes."""
+    return _scan()[0]
+
+
+@functools.cache
+def _scan() -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, str], dict[str, str]]]:
+    """The registrations in ganrepro/gan: registry → names, and (registry, name) → declared options."""
     names: dict[str, list[str]] = {}
+    options: dict[tuple[str, str], dict[str, str]] = {}
     for path in sorted(MECHANISMS_DIR.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "register" \
                     and isinstance(node.func.value, ast.Name) and node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
-                names.setdefault(node.func.value.id, []).append(node.args[0].value)
-    return {reg: tuple(v) for reg, v in names.items()}
+                registry, name = node.func.value.id, node.args[0].value
+                names.setdefault(registry, []).append(name)
+                for kw in node.keywords:
+                    if kw.arg == "options":
+                        options[(registry, name)] = ast.literal_eval(kw.value)
+    return {reg: tuple(v) for reg, v in names.items()}, options
+
+
+def mechanism_options() -> dict[tuple[str, str], dict[str, str]]:
+    """(kind, name) → the options a run that uses the mechanism must state, with the paper's value,
+    as each registration declares them (``options=``); kind is the run option naming it."""
+    kind_of = {registry: option for option, (registry, _) in REGISTRY_OPTIONS.items()}
+    return {(kind_of[reg], name): opts for (reg, name), opts in _scan()[1].items() if reg in kind_of}
 
 
 def name_problems(cfg: dict) -> list[str]:
@@ -256,7 +255,7 @@ def mechanism_problems(run: dict, key: str) -> list[str]:
     used = [("penalty", run["penalty"]), ("architecture", run.get("architecture")), ("trainer", run.get("trainer", "gan"))]
     used += [("extensions", name) for name in run.get("extensions", ())]
     for kind, name in used:
-        for option, paper in MECHANISM_OPTIONS.get((kind, name), {}).items():
+        for option, paper in mechanism_options().get((kind, name), {}).items():
             if option not in run:
                 problems.append(f"{key}.{option}: {kind} '{name}' needs it, in train or the variant ({paper})")
     extensions = run.get("extensions", ())

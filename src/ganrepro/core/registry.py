@@ -25,9 +25,16 @@ class Registry(Generic[T]):
     def __init__(self, kind: str):
         self.kind = kind
         self._entries: dict[str, T] = {}
+        self.options: dict[str, dict[str, str]] = {}
 
-    def register(self, name: str, entry: T | None = None):
-        """``REG.register("x", entry)``, or ``@REG.register("x")`` above a function or class."""
+    def register(self, name: str, entry: T | None = None, *, options: dict[str, str] | None = None):
+        """``REG.register("x", entry)``, or ``@REG.register("x")`` above a function or class.
+
+        ``options``: the run options the entry reads beyond the always-present ones, each with the
+        paper's value (a dict literal: ``config`` reads it from the source, so a run that uses the
+        entry must state them and a paper constant is never a hidden default in the code)."""
+        if options is not None:
+            self.options[name] = dict(options)
         if entry is not None:
             self._add(name, entry)
             return entry

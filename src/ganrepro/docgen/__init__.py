@@ -5,7 +5,7 @@ One page per source of truth, so the pages cannot drift from what the code does:
 - ``params.md``: every key of ``workflow/schemas/params.schema.yaml`` (type, default, range or
   names, description: the schema's own ``description``, required of every property);
 - ``mechanisms.md``: every entry of the mechanism registries (its paper and formula from the entry's
-  ``doc`` or docstring, the options a run must state from ``config.MECHANISM_OPTIONS``);
+  ``doc`` or docstring, the options a run must state from ``config.mechanism_options()``);
 - ``steps.md``: every pipeline step of ``pipeline.STEPS`` (command, inputs, outputs, params keys);
 - ``claims.md``: the claim rules (``report.claims.RULES``), the metrics and reference subjects;
 - ``cli.md``: ``ganrepro <subcommand> --help`` of every subcommand of ``cli.build_parser()``.
@@ -43,8 +43,8 @@ def _sources() -> dict:
 
     return {
         "schema_path": config.SCHEMA_PATH,
-        "mechanism_options": config.MECHANISM_OPTIONS,
-        # (title, registry, the params key that names its entries, the kind in MECHANISM_OPTIONS)
+        "mechanism_options": config.mechanism_options(),
+        # (title, registry, the params key that names its entries, the kind in config.mechanism_options())
         "registries": [
             ("Losses", LOSSES, "train.loss", "loss"),
             ("Penalties and constraints", PENALTIES, "train.penalty", "penalty"),

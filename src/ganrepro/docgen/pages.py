@@ -88,7 +88,7 @@ def mechanisms_page(src: dict) -> str:
                     + ", ".join(_code(n) for n in registry) + ".\n\n" + "\n\n".join(entries))
     intro = ("Every mechanism a variant can name in `params.yaml`, from its registry entry: the paper and "
              "formula the entry carries, the options a run that uses it must state "
-             "(`config.MECHANISM_OPTIONS`), and where it lives. Combinations the papers do not define are "
+             "(`config.mechanism_options()`), and where it lives. Combinations the papers do not define are "
              "refused before any job runs (see [Troubleshooting](../troubleshooting.md)); to add an entry, "
              "see [Add a mechanism](../tutorials/add-a-mechanism.md).")
     return _page("Mechanisms reference", intro, body)

@@ -11,7 +11,7 @@ Each entry of PENALTIES says what it adds to D's loss and what it does after D's
 
 New penalties (and regularisers whose weight follows a schedule) are entries here plus the name in
 the schema's ``penalty`` enum; the training step needs no change. The options a penalty reads
-beyond ``penalty_weight`` are listed in ``config.MECHANISM_OPTIONS`` (a run using it must state them).
+beyond ``penalty_weight`` are declared at its registration (``options=``; a run using it must state them).
 """
 
 from __future__ import annotations
@@ -140,7 +140,9 @@ PENALTIES.register("r1", Penalty(
 PENALTIES.register("roth", Penalty(
     term=lambda b: roth_regulariser(b.D, b.real, b.fake),
     coefficient=lambda run, it: 0.5 * roth_gamma(run, it),  # γ_t/2
-    logs=lambda run, it: {"roth_gamma": roth_gamma(run, it)}, log_fields=("roth_gamma",)))
+    logs=lambda run, it: {"roth_gamma": roth_gamma(run, it)}, log_fields=("roth_gamma",)),
+    options={"roth_decay": "Roth 2017: γ annealed γ₀·decay^(t/T), decay 0.01 (γ₀ = penalty_weight)"})
 PENALTIES.register("wgan_div", Penalty(
     term=lambda b: wgan_div_penalty(b.D, b.real, b.fake, b.run["div_power"]),
-    coefficient=lambda run, it: run["penalty_weight"]))  # k (2 in the paper)
+    coefficient=lambda run, it: run["penalty_weight"]),  # k (2 in the paper)
+    options={"div_power": "Wu 2018: p = 6 (k = penalty_weight = 2)"})

@@ -16,34 +16,22 @@ mechanism. The run's ``penalty`` enters the same way (``base.PenaltyTerm``), fir
 | `orthogonal`  | BigGAN (Brock et al. 2019)              | G: β·Σ‖WWᵀ ⊙ (1 − I)‖²_F                   |
 | `style_mixing`| StyleGAN (Karras et al. 2019)           | G: two latents, random crossover; G's draws on the run's generator |
 
-A new extension is a subclass of ``Extension`` registered here, the paper's formula in its
-docstring, its options in ``config.MECHANISM_OPTIONS`` and its name in the schema's enum.
+A new extension is one module here: a subclass of ``Extension`` registered with
+``@EXTENSIONS.register("name", options={option: the paper's value})``, the paper's formula in its
+docstring. The package imports every module of it (``discover``); config reads the names and
+options from the source.
 """
 
 from __future__ import annotations
 
-from ganrepro.core.registry import Registry
-from ganrepro.gan.extensions.base import DBatch, Extension, GBatch, PenaltyTerm, Setup, Term
-from ganrepro.gan.extensions.bottleneck import Bottleneck
-from ganrepro.gan.extensions.consistency import Consistency
-from ganrepro.gan.extensions.ema import GeneratorEMA
-from ganrepro.gan.extensions.entropy import EntropyTerm
-from ganrepro.gan.extensions.orthogonal import Orthogonal
-from ganrepro.gan.extensions.pggan import Drift, Progressive
-from ganrepro.gan.extensions.stylegan import StyleMixing
+from ganrepro.core.registry import discover
+from ganrepro.gan.extensions.base import EXTENSIONS, DBatch, Extension, GBatch, PenaltyTerm, Setup, Term
 from ganrepro.gan.penalties import PENALTIES
 
 __all__ = ["EXTENSIONS", "DBatch", "Extension", "GBatch", "Setup", "Term", "build_extensions"]
 
-EXTENSIONS: Registry[type[Extension]] = Registry("extension")
-EXTENSIONS.register("consistency", Consistency)
-EXTENSIONS.register("vdb", Bottleneck)
-EXTENSIONS.register("ema", GeneratorEMA)
-EXTENSIONS.register("entropy", EntropyTerm)
-EXTENSIONS.register("progressive", Progressive)
-EXTENSIONS.register("drift", Drift)
-EXTENSIONS.register("orthogonal", Orthogonal)
-EXTENSIONS.register("style_mixing", StyleMixing)
+# Every module of this package but ``base`` is an extension that registers itself, with its options.
+discover(__name__)
 
 
 def build_extensions(setup: Setup) -> dict[str, Extension]:

@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
+from ganrepro.core.registry import Registry
 from ganrepro.gan.penalties import Penalty, PenaltyInputs
+
+# Every extension registers itself here, in its own module (``@EXTENSIONS.register("name", options=…)``).
+EXTENSIONS: Registry[type[Extension]] = Registry("extension")
 
 
 @dataclass

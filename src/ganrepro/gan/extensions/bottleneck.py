@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ganrepro.gan.extensions.base import DBatch, Extension, Setup, Term
+from ganrepro.gan.extensions.base import EXTENSIONS, DBatch, Extension, Setup, Term
 from ganrepro.gan.models.wrappers import VariationalBottleneck
 
 
@@ -21,6 +21,11 @@ def dual_ascent(beta: torch.Tensor, kl: torch.Tensor, i_c: float, step: float) -
     return torch.clamp(beta + step * (kl.to(beta.dtype) - i_c), min=0)
 
 
+@EXTENSIONS.register("vdb", options={
+    "vdb_ic": "Peng 2019: I_c = 0.1 (images)",
+    "vdb_beta": "Peng 2019: initial β = 0.1",
+    "vdb_beta_step": "Peng 2019: α_β = 1e-5",
+})
 class Bottleneck(Extension):
     """VDB: min_D L_D + β·(E[KL(E(z|x) ‖ N(0, I))] − I_c), β ≥ 0 by dual gradient ascent.
 

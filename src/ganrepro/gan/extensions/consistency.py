@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ganrepro.gan.extensions.base import DBatch, Extension, Setup, Term
+from ganrepro.gan.extensions.base import EXTENSIONS, DBatch, Extension, Setup, Term
 from ganrepro.gan.models.wrappers import ActivationDropout
 
 PENULTIMATE_WEIGHT = 0.1  # the paper's weight of the penultimate-layer distance
@@ -24,6 +24,11 @@ def consistency_term(logits_1: torch.Tensor, logits_2: torch.Tensor, feats_1: to
     return torch.clamp(d_out + PENULTIMATE_WEIGHT * d_pen - margin, min=0).mean()
 
 
+@EXTENSIONS.register("consistency", options={
+    "ct_weight": "Wei 2018: λ₂ = 2",
+    "ct_margin": "Wei 2018: M′ = 0",
+    "ct_dropout": "Wei 2018: dropout 0.5 after each activation of D",
+})
 class Consistency(Extension):
     """CT-GAN: WGAN-GP (``penalty: gp``) plus λ₂·CT on real data, D with dropout after every activation.
 

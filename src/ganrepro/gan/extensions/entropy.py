@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ganrepro.gan.extensions.base import Extension, GBatch, Setup, Term
+from ganrepro.gan.extensions.base import EXTENSIONS, Extension, GBatch, Setup, Term
 from ganrepro.gan.models.layers import init_weights
 from ganrepro.gan.optimizers import OPTIMIZERS
 
@@ -54,6 +54,10 @@ class StatisticsNetwork(nn.Module):
         return self.classify(torch.cat([self.encode_x(x), z], 1)).squeeze(1)
 
 
+@EXTENSIONS.register("entropy", options={
+    "entropy_weight": "Kumar 2019: 1",
+    "entropy_width": "width of the statistics network",
+})
 class EntropyTerm(Extension):
     """MEG's entropy term: G's loss adds w·L_T, L_T = ``jsd_mi_loss`` of T on (G(z), z) against
     (G(z), z̃), z̃ a shuffle of z in the batch; T learns from the same backward (its optimiser,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ganrepro.gan.extensions.base import Extension, GBatch, Term
+from ganrepro.gan.extensions.base import EXTENSIONS, Extension, GBatch, Term
 
 
 def orthogonal_regulariser(weights: list[torch.Tensor]) -> torch.Tensor:
@@ -26,6 +26,7 @@ def regularised_weights(g: nn.Module) -> list[torch.Tensor]:
     return [p for p in g.parameters() if p.dim() >= 2 and id(p) not in shared]
 
 
+@EXTENSIONS.register("orthogonal", options={"ortho_weight": "Brock 2019: β = 1e-4"})
 class Orthogonal(Extension):
     """L_G += β·Σ_W ‖W Wᵀ ⊙ (1 − I)‖²_F, β = ``ortho_weight`` (BigGAN: 1e-4). Logs the sum un-weighted as
     ``ortho``. (BigGAN's code adds 2β·(WWᵀ ⊙ (1 − I))W to the gradient directly, the gradient of

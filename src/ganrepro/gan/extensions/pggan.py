@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from ganrepro.gan.extensions.base import DBatch, Extension, Setup, Term
+from ganrepro.gan.extensions.base import EXTENSIONS, DBatch, Extension, Setup, Term
 from ganrepro.gan.models.pggan import STAGES, growth
 
 
+@EXTENSIONS.register("progressive", options={
+    "grow_phase": "Karras 2018: 800k real images per fade and per stable phase (G updates here)",
+})
 class Progressive(Extension):
     """Progressive growing: after every G update, G's and D's (stage, α) ← ``growth(t, grow_phase)``
     with t the G updates so far (``models.pggan.growth``: stable, fade, stable, …, phases of
@@ -48,6 +51,7 @@ class Progressive(Extension):
         self._apply()
 
 
+@EXTENSIONS.register("drift", options={"drift_weight": "Karras 2018: ε_drift = 0.001"})
 class Drift(Extension):
     """PGGAN's drift term (Karras 2018, appendix A.1): L_D += ε_drift·E_x[D(x)²] on real samples,
     ε_drift = ``drift_weight`` (0.001), which keeps a WGAN-GP critic's output near 0. Logs E[D(x)²]

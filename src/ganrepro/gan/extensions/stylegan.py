@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from ganrepro.gan.extensions.base import Extension, Setup
+from ganrepro.gan.extensions.base import EXTENSIONS, Extension, Setup
 from ganrepro.gan.latent import LatentSpec
 
 
+@EXTENSIONS.register("style_mixing", options={
+    "style_mixing": "Karras 2019, Sec. 3.1: 90% of the training images mixed",
+})
 class StyleMixing(Extension):
     """Style mixing regularisation (Karras 2019, Sec. 3.1): in training, a fraction p =
     ``style_mixing`` of the images (the paper: 90%) is generated from two latents z₁, z₂ with a

@@ -108,7 +108,10 @@ def build_biggan(run: dict, channels: int, image_size: int):
     return g, d, q
 
 
-@ARCHITECTURES.register("stylegan")
+@ARCHITECTURES.register("stylegan", options={
+    "mapping_layers": "Karras 2019: 8 dense layers in the mapping network",
+    "mapping_lr_mul": "Karras 2019, appendix C: the mapping's learning rate × 0.01",
+})
 def build_stylegan(run: dict, channels: int, image_size: int):
     """Karras 2019 (``models.stylegan``): mapping network (``mapping_layers``, ``mapping_lr_mul``),
     constant input, StyleGAN2's modulated convolutions, noise inputs, w̄ for the truncation trick;

@@ -21,7 +21,11 @@ from ganrepro.gan.trainers.introvae import IntroVAERun
 TRAINERS: Registry[type[Run]] = Registry("trainer")
 TRAINERS.register("gan", Run)
 TRAINERS.register("conditional", ConditionalRun)
-TRAINERS.register("introvae", IntroVAERun)
+TRAINERS.register("introvae", IntroVAERun, options={
+    "introvae_alpha": "Huang 2018: α = 0.25",
+    "introvae_beta": "Huang 2018: β = 0.5 (256²)",
+    "introvae_margin": "Huang 2018: m = 110 at 256² with a 512-d latent; set per scale",
+})
 DEFAULT_TRAINER = "gan"
 
 
