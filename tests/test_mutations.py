@@ -19,6 +19,7 @@ import shutil
 
 import pytest
 import yaml
+from test_fingerprint import _clear_caches
 
 from conftest import SMOKE_PARAMS
 from ganrepro import pipeline
@@ -132,21 +133,14 @@ def package(tmp_path_factory):
     mp.setattr(codedeps, "PACKAGE_DIR", pkg)
     mp.setattr(config, "SCHEMA_PATH", schema)
     mp.setattr(codedeps, "EXTERNAL_DATA", {"ganrepro.core.config": (schema,)})
-    _clear()
+    _clear_caches()
     yield pkg
     mp.undo()
-    _clear()
-
-
-def _clear():
-    for f in (codedeps._tree, codedeps.direct_imports, codedeps._code_files, fingerprint._module_digest,
-              fingerprint._reads_docstrings, fingerprint._subcommand_fingerprint, fingerprint._run_parts,
-              toplevel._module, treeshake._static):
-        f.cache_clear()
+    _clear_caches()
 
 
 def _fingerprints() -> dict[tuple[str, str], str]:
-    _clear()
+    _clear_caches()
     return {(step, v): fingerprint.variant_fingerprint(SMOKE, v, step) for step in RUN_STEPS for v in VARIANTS}
 
 

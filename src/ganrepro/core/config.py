@@ -198,7 +198,6 @@ def claim_problems(cfg: dict) -> list[str]:
     return problems
 
 
-@functools.cache
 def registered() -> dict[str, tuple[str, ...]]:
     """Registry name → the entries the mechanisms' source registers (``R.register("x", …)``,
     ``@R.register("x")``), read from ganrepro/gan without importing it.

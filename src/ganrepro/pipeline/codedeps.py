@@ -152,7 +152,7 @@ def step_module(subcommand: str) -> str | None:
 
 def is_step_module(name: str) -> bool:
     """A module declaring one pipeline step (``STEP`` and its ``run``)."""
-    return (name.startswith(f"{PACKAGE}.steps.") and name.rsplit(".", 1)[1] not in ("stepdefs", "studyfiles")) \
+    return (name.startswith(f"{PACKAGE}.steps.") and name.rsplit(".", 1)[1] not in steps.VOCABULARY) \
         or name in steps.ORCHESTRATOR_STEPS.values()
 
 

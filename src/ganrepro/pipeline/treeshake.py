@@ -41,6 +41,7 @@ import ast
 import copy
 import functools
 
+from ganrepro.core import config
 from ganrepro.pipeline import codedeps
 from ganrepro.pipeline import toplevel as tl
 from ganrepro.pipeline.toplevel import TRAIN, module, statement_text
@@ -48,7 +49,7 @@ from ganrepro.pipeline.toplevel import TRAIN, module, statement_text
 # registry kind (Registry("<kind>")) → the run option naming its entries, and the entry used when absent
 REGISTRY_OPTIONS = {"loss": "loss", "penalty": "penalty", "d_norm": "d_norm", "optimizer": "optimizer",
                     "architecture": "architecture", "trainer": "trainer", "extension": "extensions"}
-OPTION_DEFAULTS = {"architecture": "dcgan", "trainer": "gan"}  # models.DEFAULT_ARCHITECTURE, trainers.DEFAULT_TRAINER
+OPTION_DEFAULTS = {option: default for option, (_, default) in config.REGISTRY_OPTIONS.items() if default is not None}
 
 
 class Shaker:

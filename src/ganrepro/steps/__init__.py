@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
+# The modules here that declare no step: the vocabulary every step's declaration uses.
+VOCABULARY = ("stepdefs", "studyfiles")
 # Steps declared beside the step table because they read it (Snakemake's provenance page).
 ORCHESTRATOR_STEPS = {"provenance": "ganrepro.pipeline.provenance"}
 
@@ -25,7 +27,7 @@ def dotted(name: str) -> str | None:
     None when there is no such step."""
     if name in ORCHESTRATOR_STEPS:
         return ORCHESTRATOR_STEPS[name]
-    if not name.isidentifier() or name.startswith("_") or name in ("stepdefs", "studyfiles"):
+    if not name.isidentifier() or name.startswith("_") or name in VOCABULARY:
         return None
     return f"{__name__}.{name}" if importlib.util.find_spec(f"{__name__}.{name}") else None
 
