@@ -80,6 +80,16 @@ stop() {
   stop_pid munged "$DIR/munge/munged.pid"
 }
 
+exited() {  # pid file, loop iteration: true once the daemon is known to be gone
+  # A daemon writes its pid file after it forks, so a missing or empty file right after start
+  # means "not yet", not "exited" (CI once failed on exactly that race); a pid that is dead twice,
+  # 0.2 s apart, or no pid file after 10 s, means exited.
+  [[ -s $1 ]] || { (( $2 >= 100 )); return; }
+  pid_of "$1" >/dev/null && return 1
+  sleep 0.2
+  ! pid_of "$1" >/dev/null
+}
+
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -125,8 +135,8 @@ start() {
     state=$(sinfo --noheader --nodes=node1 --partition=cpu --format=%T 2>/dev/null || true)
     [[ $state == idle ]] && break
     [[ $state == inval* || $state == drain* || $state == down* ]] && break
-    pid_of "$DIR/slurmctld.pid" >/dev/null || { log_tail "$DIR/slurmctld.log"; die "slurmctld exited"; }
-    pid_of "$DIR/slurmd.pid" >/dev/null || { log_tail "$DIR/slurmd.log"; die "slurmd exited"; }
+    exited "$DIR/slurmctld.pid" "$i" && { log_tail "$DIR/slurmctld.log"; die "slurmctld exited"; }
+    exited "$DIR/slurmd.pid" "$i" && { log_tail "$DIR/slurmd.log"; die "slurmd exited"; }
     sleep 0.1
   done
   if [[ $state != idle ]]; then
