@@ -35,9 +35,9 @@ def _replace(path: Path, old: str, new: str) -> None:
 
 
 def _clear_caches() -> None:
-    for f in (codedeps._tree, codedeps.direct_imports, codedeps._code_files, fingerprint._module_digest,
+    for f in (codedeps._tree, codedeps._module_path, codedeps.direct_imports, codedeps._code_files, fingerprint._module_digest,
               fingerprint._reads_docstrings, fingerprint._subcommand_fingerprint, fingerprint._run_parts,
-              toplevel._module, treeshake._static):
+              toplevel._module, toplevel.parent_map, treeshake._static):
         f.cache_clear()
 
 
@@ -397,3 +397,64 @@ def test_a_module_that_registers_a_used_entry_is_kept_even_if_nothing_refers_to_
     kept = treeshake.shake({**run, "d_norm": "pixel_test"}).kept_statements()
     assert any("pixel_test" in ast.unparse(s) for s in kept["ganrepro.gan.models.stylegan"])
     assert "class MappingNetwork" not in "".join(ast.unparse(s) for s in kept["ganrepro.gan.models.stylegan"])
+
+
+# -- the disk cache (fingerprint.use_disk_cache: the Snakefile and code-fingerprints turn it on) -----
+
+@pytest.fixture
+def disk_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(fingerprint.CACHE_ENV, str(tmp_path / "cache"))
+    fingerprint.use_disk_cache()
+    yield tmp_path / "cache" / "fingerprints"
+    fingerprint.use_disk_cache(False)
+
+
+def _smoke_table() -> dict[str, str]:
+    _clear_caches()
+    return fingerprint.all_fingerprints(config.load_params(SMOKE_PARAMS))
+
+
+def test_the_disk_cache_gives_what_computing_gives_and_is_read_by_the_next_process(project, disk_cache, monkeypatch):
+    fingerprint.use_disk_cache(False)
+    computed = _smoke_table()
+    fingerprint.use_disk_cache()
+    assert _smoke_table() == computed  # computed afresh, and written
+    assert len(list(disk_cache.glob("*.json"))) == 1
+
+    def no_shaking(*args, **kwargs):
+        raise AssertionError("tree-shaken although the disk cache holds this source's fingerprints")
+    monkeypatch.setattr(treeshake, "shake", no_shaking)
+    monkeypatch.setattr(codedeps, "step_modules", no_shaking)
+    fingerprint.use_disk_cache()  # as a new process: nothing in memory
+    assert _smoke_table() == computed
+
+
+def test_any_edit_is_a_new_cache_key_and_a_behaviour_edit_is_seen(project, disk_cache):
+    before = _smoke_table()
+    keys = {fingerprint.source_digest()}
+    losses, schema = project.root / LOSSES, project.root / SCHEMA
+    losses.write_text(losses.read_text() + "\n# a comment\n")
+    keys.add(fingerprint.source_digest())  # the key never reasons about meaning: any byte counts
+    fingerprint.use_disk_cache()
+    assert _smoke_table() == before  # a new key, the same fingerprints
+    schema.write_text(schema.read_text() + "\n# a comment\n")
+    keys.add(fingerprint.source_digest())
+    project.edit(LOSSES, HINGE, HINGE_FLIPPED)
+    keys.add(fingerprint.source_digest())
+    assert len(keys) == 4
+    fingerprint.use_disk_cache()
+    after = _smoke_table()
+    fingerprint.use_disk_cache(False)
+    assert after == _smoke_table() != before  # what computing gives after the edit
+    hinge = {v for study, v in _options("loss", "hinge") if study == "smoke"}
+    assert hinge and f"train/{sorted(hinge)[0]}" in {k for k in before if before[k] != after[k]}
+    assert len(list(disk_cache.glob("*.json"))) == 3  # the states computed: first, comment, hinge
+
+
+def test_an_unreadable_cache_file_is_recomputed(project, disk_cache):
+    computed = _smoke_table()
+    for path in disk_cache.glob("*.json"):
+        path.write_text("{ not json")
+    fingerprint.use_disk_cache()
+    assert _smoke_table() == computed
+    assert json.loads(next(disk_cache.glob("*.json")).read_text())  # rewritten whole

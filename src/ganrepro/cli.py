@@ -127,6 +127,7 @@ def cmd_code_fingerprints(args) -> int:
 
     # With the study's params (if present), also each variant's train fingerprint (train/<variant>.json).
     cfg = load_params(args.params) if Path(args.params).is_file() else None
+    fingerprint.use_disk_cache()
     for step, path in fingerprint.write(Path(args.out), cfg).items():
         print(f"{step}: {path}")
     return 0

@@ -9,6 +9,8 @@ import os
 
 from ganrepro.pipeline import fingerprint
 
+fingerprint.use_disk_cache()  # keyed by the sha256 of the source: computed once per edit, not per parse
+
 # Every step runs one intra-op thread (runtime.make_deterministic), so `--cores N` would run N jobs
 # side by side even on a machine with fewer CPUs: `--cores 8` on a 2-CPU laptop time-sliced 8 jobs
 # on 2 CPUs, and a bench job timed while sharing its CPU with three others. On a local run

@@ -41,9 +41,16 @@ EXTERNAL_DATA = {"ganrepro.core.config": (config.SCHEMA_PATH,)}
 
 def module_path(name: str) -> Path | None:
     """The file of a ``ganrepro`` module or package, or None when ``name`` is not one."""
+    return _module_path(PACKAGE_DIR, name)
+
+
+@functools.cache
+def _module_path(package_dir: Path, name: str) -> Path | None:
+    if name.split(".")[0] != PACKAGE:
+        return None
     rel = Path(*name.split(".")[1:])
-    for candidate in (PACKAGE_DIR / rel / "__init__.py", (PACKAGE_DIR / rel).with_suffix(".py")):
-        if name.split(".")[0] == PACKAGE and candidate.is_file():
+    for candidate in (package_dir / rel / "__init__.py", (package_dir / rel).with_suffix(".py")):
+        if candidate.is_file():
             return candidate
     return None
 

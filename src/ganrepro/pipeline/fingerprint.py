@@ -35,9 +35,12 @@ but that command.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import json
+import os
+import sys
 from pathlib import Path
 
 from ganrepro import pipeline
@@ -77,6 +80,85 @@ def _reads_docstrings(name: str) -> bool:
     return reads_docstrings(without_help(codedeps.parse(name), cli=codedeps.declares_cli(name)))
 
 
+# -- a cache on disk, keyed by the source -------------------------------------------------------------
+# Computing every job's fingerprint reads and tree-shakes the whole package: seconds at every
+# Snakefile parse (and, on a cluster, in every job's own snakemake). The results are a pure function
+# of the package's files, the files outside it that modules read (the params schema), the normal
+# form's VERSION and the Python version (its ``ast``), so they are kept on disk under the sha256 of
+# exactly those: any edit to any of them is a new key, whatever the edit means. Only the entry points
+# that orchestrators run turn it on (``use_disk_cache``: the Snakefile, ``code-fingerprints``);
+# importing this module does not.
+CACHE_ENV = "GANREPRO_CACHE_DIR"  # where; empty: no disk cache
+CACHE_KEEP = 20  # source states kept (one file each)
+_DISK: dict = {"on": False}
+
+
+def use_disk_cache(on: bool = True) -> None:
+    """Keep fingerprints on disk between processes (``$GANREPRO_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/ganrepro`` or ``~/.cache/ganrepro``), keyed by ``source_digest``."""
+    _DISK.clear()
+    _DISK["on"] = on
+
+
+def cache_dir() -> Path | None:
+    """The disk cache's folder, or None when ``$GANREPRO_CACHE_DIR`` is set empty."""
+    where = os.environ.get(CACHE_ENV)
+    if where == "":
+        return None
+    if where:
+        return Path(where) / "fingerprints"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ganrepro" / "fingerprints"
+
+
+def source_digest() -> str:
+    """The sha256 of everything a fingerprint is computed from: each file of the package (path and
+    bytes), each file outside it that a module reads, the normal form's version, Python's version."""
+    h = hashlib.sha256(json.dumps([VERSION, sys.version]).encode())
+    package = codedeps.PACKAGE_DIR
+    files = sorted((str(p.relative_to(package)), p) for p in package.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts)
+    files += sorted((str(p), Path(p)) for extra in codedeps.EXTERNAL_DATA.values() for p in extra)
+    for name, path in files:
+        h.update(f"\0{name}\0{path.stat().st_size}\0".encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _memo(kind: str, key: str, compute):
+    """``compute()``, or what it gave for the same source, ``kind`` and ``key`` in an earlier process."""
+    if not _DISK["on"] or (folder := cache_dir()) is None:
+        return compute()
+    if _DISK.get("package") != codedeps.PACKAGE_DIR:
+        _DISK["package"] = codedeps.PACKAGE_DIR
+        _DISK["path"] = folder / f"{source_digest()}.json"
+        try:
+            _DISK["table"] = json.loads(_DISK["path"].read_text())
+        except (OSError, ValueError):  # none yet, or unreadable: start afresh
+            _DISK["table"] = {}
+    table = _DISK["table"].setdefault(kind, {})
+    if key not in table:
+        table[key] = compute()
+        if not _DISK.get("dirty"):
+            atexit.register(flush_disk_cache)
+        _DISK["dirty"] = True
+    return table[key]
+
+
+def flush_disk_cache() -> None:
+    """Write what this process computed (``all_fingerprints`` and ``write`` do, and exit does); keep
+    the newest ``CACHE_KEEP`` source states."""
+    if not _DISK.pop("dirty", False):
+        return
+    try:
+        _DISK["path"].parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(_DISK["path"], _DISK["table"])
+        old = sorted(_DISK["path"].parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[CACHE_KEEP:]
+        for path in old:
+            path.unlink(missing_ok=True)
+    except OSError:  # a read-only home, or a file another process pruned: the cache is an optimisation only
+        pass
+
+
 # -- fingerprints -------------------------------------------------------------------------------------
 
 def parts(modules: set[str], subcommand: str | None = None) -> dict[str, str]:
@@ -103,7 +185,8 @@ def step_fingerprint(cmd: str) -> str:
 
 @functools.cache
 def _subcommand_fingerprint(subcommand: str) -> str:
-    return fingerprint(codedeps.step_modules(f"{codedeps.PACKAGE} {subcommand}"), subcommand)
+    return _memo("step", subcommand, lambda: fingerprint(codedeps.step_modules(f"{codedeps.PACKAGE} {subcommand}"),
+                                                         subcommand))
 
 
 def fingerprint_file(step: str) -> str:
@@ -135,6 +218,11 @@ def _subcommand(step: str) -> str:
 
 @functools.cache
 def _run_parts(key: tuple, subcommand: str) -> tuple[tuple[str, str], ...]:
+    parts_ = _memo("run", json.dumps([key, subcommand]), lambda: [list(p) for p in _shaken_parts(key, subcommand)])
+    return tuple(tuple(p) for p in parts_)
+
+
+def _shaken_parts(key: tuple, subcommand: str) -> tuple[tuple[str, str], ...]:
     shaker = treeshake.shake(treeshake.run_of(key), subcommand)
     keep_docstrings = any(_reads_docstrings(m) for m in shaker.loaded)
     out = {m: hashlib.sha256("\n".join(shaker.normal_texts(m, keep_docstrings)).encode()).hexdigest()
@@ -179,9 +267,11 @@ def record(cmd: str) -> dict:
 def all_fingerprints(cfg: dict) -> dict[str, str]:
     """Every fingerprint ``write`` puts in a file, by name (each DVC step's, ``<step>/<variant>``'s):
     Snakemake's rule ``code`` reruns when one of them changes, as DVC's stage does."""
-    return {step.name: step_fingerprint(step.cmd) for step in dvc_steps() if not per_variant(step)} | {
+    table = {step.name: step_fingerprint(step.cmd) for step in dvc_steps() if not per_variant(step)} | {
         f"{step.name}/{v}": variant_fingerprint(cfg, v, step.name)
         for step in dvc_steps() if per_variant(step) for v in cfg["study"]["variants"]}
+    flush_disk_cache()
+    return table
 
 
 def write(out_dir: Path, cfg: dict | None = None) -> dict[str, Path]:
@@ -200,6 +290,7 @@ def write(out_dir: Path, cfg: dict | None = None) -> dict[str, Path]:
         path = Path(out_dir) / Path(fingerprint_file(step.name)).name
         atomic.write_json(path, {"step": step.name, **record(step.cmd)})
         written[step.name] = path
+    flush_disk_cache()
     return written
 
 

@@ -113,6 +113,7 @@ def _module(name: str, subcommand: str | None) -> Module:
     return m
 
 
+@functools.cache  # by identity: the trees are _module's, parsed once per process
 def parent_map(node: ast.AST) -> dict[ast.AST, ast.AST]:
     return {child: parent for parent in ast.walk(node) for child in ast.iter_child_nodes(parent)}
 
