@@ -127,14 +127,14 @@ def test_progressive_extension_moves_stage_and_alpha_with_g_updates(smoke_params
 def test_pggan_config_rules(smoke_params):
     cfg = copy.deepcopy(smoke_params)
     cfg["variants"]["pggan"]["extensions"] = ["drift", "ema"]
-    with pytest.raises(ParamsError, match="variants.pggan: architecture 'pggan' and extension 'progressive'"):
+    with pytest.raises(ParamsError, match="variants.pggan.extensions: architecture 'pggan' needs 'progressive' in extensions"):
         validate(cfg)
     cfg["variants"]["pggan"]["extensions"] = ["ema", "progressive", "drift"]
     with pytest.raises(ParamsError, match="list 'progressive' before 'ema'"):
         validate(cfg)
     cfg = copy.deepcopy(smoke_params)
     del cfg["variants"]["pggan"]["drift_weight"]
-    with pytest.raises(ParamsError, match="variants.pggan.drift_weight: extensions 'drift' needs it"):
+    with pytest.raises(ParamsError, match="variants.pggan.drift_weight: extension 'drift' needs it"):
         validate(cfg)
 
 
@@ -234,11 +234,12 @@ def test_conditional_run_gives_d_the_labels_of_the_drawn_images(smoke_params):
 def test_biggan_config_rules(smoke_params):
     cfg = copy.deepcopy(smoke_params)
     cfg["variants"]["biggan"]["penalty"] = "r1"
-    with pytest.raises(ParamsError, match="trainer 'conditional' takes penalty none"):
+    with pytest.raises(ParamsError, match="variants.biggan.penalty: trainer 'conditional' takes penalty 'none', not 'r1'"):
         validate(cfg)
     cfg = copy.deepcopy(smoke_params)
     del cfg["variants"]["biggan"]["trainer"]
-    with pytest.raises(ParamsError, match="architecture 'biggan' and trainer 'conditional' go together"):
+    with pytest.raises(ParamsError, match="variants.biggan.trainer: architecture 'biggan' takes trainer 'conditional', "
+                                          "not 'gan'"):
         validate(cfg)
 
 

@@ -170,8 +170,8 @@ def test_resume_and_reconstructions(tmp_path, smoke_params, tiny_dataset):
     ({"penalty": "r1", "penalty_weight": 10.0}, "variants.introvae.penalty"),
     ({"lambda_cat": 1.0, "codes": {"categorical": 10, "continuous": 0}}, "variants.introvae.lambda_cat"),
     ({"codes": {"categorical": 0, "continuous": 2}}, "variants.introvae.codes"),
-    ({"loss": "hinge"}, "set loss introvae"),
-    ({"architecture": "dcgan"}, "set architecture introvae"),
+    ({"loss": "hinge"}, "variants.introvae.loss: trainer 'introvae' takes loss 'introvae', not 'hinge'"),
+    ({"architecture": "dcgan"}, "variants.introvae.architecture: trainer 'introvae' takes architecture 'introvae'"),
     ({"d_norm": "batch"}, "variants.introvae.d_norm"),
     ({"spectral_norm": True}, "variants.introvae.spectral_norm"),
     ({"n_critic": 2}, "variants.introvae.n_critic"),
@@ -191,5 +191,5 @@ def test_config_needs_the_papers_constants_and_pairs_the_loss(smoke_params):
         validate(cfg)
     cfg = copy.deepcopy(smoke_params)
     cfg["variants"]["dcgan"]["loss"] = "introvae"  # the IntroVAE objective on a GAN's D
-    with pytest.raises(ParamsError, match=r"variants\.dcgan: trainer, architecture and loss 'introvae' go together"):
+    with pytest.raises(ParamsError, match=r"variants\.dcgan\.trainer: loss 'introvae' takes trainer 'introvae', not 'gan'"):
         validate(cfg)

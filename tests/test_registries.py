@@ -16,7 +16,7 @@ from conftest import ROOT
 from ganrepro.core import config
 from ganrepro.core.config import validate
 from ganrepro.core.errors import ParamsError
-from ganrepro.core.registry import Registry
+from ganrepro.core.registry import After, AtLeast, Includes, Needs, Registry
 from ganrepro.data import DATASETS
 from ganrepro.data.decode import DECODERS
 from ganrepro.eval.truncation import TRUNCATIONS
@@ -66,6 +66,55 @@ def test_the_options_config_reads_from_the_source_are_the_registrations():
                 for entry, opts in reg.options.items()}
     assert imported == config.mechanism_options()
     assert ("penalty", "roth") in imported and ("extensions", "ema") in imported
+
+
+def test_the_rules_config_reads_from_the_source_are_the_registrations():
+    """A mechanism declares its combination rules at its registration (``rules=``); config reads
+    them from the source (config.mechanism_rules), imported they are the registry's."""
+    kind_of = {registry: option for option, (registry, _) in config.REGISTRY_OPTIONS.items()}
+    imported = {(kind_of[name], entry): rules for name, reg in MECHANISM_REGISTRIES.items()
+                for entry, rules in reg.rules.items()}
+    assert imported == config.mechanism_rules()
+    assert ("penalty", "roth") in imported and ("trainer", "introvae") in imported
+
+
+def test_config_names_no_mechanism():
+    """config loops over the registrations' options and rules: no mechanism's name is written in it
+    (a combination rule lives with its mechanism)."""
+    import ast
+    source = ast.parse((ROOT / "src/ganrepro/core/config.py").read_text())
+    literals = {n.value for n in ast.walk(source) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    names = {entry for reg in MECHANISM_REGISTRIES.values() for entry in reg} - {"none", "gan", "dcgan", "batch", "layer"}
+    assert not literals & names, f"config.py names mechanisms: {sorted(literals & names)}"
+
+
+@pytest.mark.parametrize("rule, run, message", [
+    (Needs("loss", ("a", "b"), "why"), {"loss": "a"}, None),
+    (Needs("loss", ("a", "b"), "why"), {"loss": "c"}, "k.loss: penalty 'p' takes loss 'a' or 'b', not 'c' (why)"),
+    (Needs("loss", ("a",), "why"), {}, None),  # an absent option is the options check's to report
+    (Needs("spectral_norm", (False,), "why"), {"spectral_norm": 0}, "takes spectral_norm false, not 0"),
+    (Needs("spectral_norm", (False,), "why"), {"spectral_norm": False}, None),
+    (Needs("lambda_cat", (0,), "why"), {"lambda_cat": 0.0}, None),
+    (Needs("lambda_cat", (0,), "why"), {"lambda_cat": 1.0}, "k.lambda_cat: penalty 'p' takes lambda_cat 0, not 1.0"),
+    (Needs("extensions", ("ema", "orthogonal"), "why"), {"extensions": ["ema"]}, None),
+    (Needs("extensions", ("ema", "orthogonal"), "why"), {"extensions": ["ema", "vdb", "x"]},
+     "k.extensions: penalty 'p' takes extensions 'ema' or 'orthogonal' only, not ['vdb', 'x'] (why)"),
+    (Needs("extensions", (), "why"), {"extensions": ["ema"]}, "takes extensions none, not ['ema']"),
+    (Needs("codes.categorical", (0,), "why"), {"codes": {"categorical": 3}}, "k.codes.categorical: penalty 'p' takes "
+                                                                            "categorical 0, not 3"),
+    (Includes("extensions", "progressive", "why"), {"extensions": ["ema"]},
+     "k.extensions: penalty 'p' needs 'progressive' in extensions (why)"),
+    (Includes("extensions", "progressive", "why"), {"extensions": ["progressive"]}, None),
+    (After("extensions", "progressive", "why"), {"extensions": ["p", "progressive"]},
+     "k.extensions: list 'progressive' before 'p' (why)"),
+    (After("extensions", "progressive", "why"), {"extensions": ["progressive", "p"]}, None),
+    (After("extensions", "progressive", "why"), {"extensions": ["p"]}, None),
+    (AtLeast("codes.categorical", 2, "why"), {"codes": {"categorical": 1}}, "needs categorical ≥ 2, not 1 (why)"),
+    (AtLeast("codes.categorical", 2, "why"), {"codes": {"categorical": 2}}, None),
+])
+def test_each_rule_kind_reports_what_breaks_it(rule, run, message):
+    got = rule.problem(run, "k", "penalty", "p")
+    assert (got is None) if message is None else (got is not None and message in got), got
 
 
 def test_an_unknown_mechanism_name_is_refused_with_the_known_ones(default_params):
@@ -143,7 +192,7 @@ def test_constraints_add_nothing_to_the_loss_and_clip_projects_after_the_step():
 def test_spectral_norm_with_batch_norm_is_refused_by_the_config_and_by_the_discriminator(default_params):
     cfg = copy.deepcopy(default_params)
     cfg["variants"]["sngan"]["d_norm"] = "batch"
-    with pytest.raises(ParamsError, match="variants.sngan: spectral_norm with d_norm 'batch'"):
+    with pytest.raises(ParamsError, match=r"variants\.sngan\.spectral_norm: d_norm 'batch' takes spectral_norm false, not true"):
         validate(cfg)
     with pytest.raises(ValueError, match="spectral_norm with d_norm 'batch'"):
         Discriminator(1, 28, 8, spectral_norm=True, norm="batch")

@@ -312,12 +312,15 @@ def test_stylegan_config_rules(smoke_params):
     refused(lambda v: v.update(style_mixing=-0.1), r"variants\.stylegan\.style_mixing: -0\.1 is too small")
     refused(lambda v: v.update(mapping_layers=0), r"variants\.stylegan\.mapping_layers: 0 is too small")
     refused(lambda v: v.pop("mapping_lr_mul"), r"variants\.stylegan\.mapping_lr_mul: architecture 'stylegan' needs it")
-    refused(lambda v: v.pop("style_mixing"), r"variants\.stylegan\.style_mixing: extensions 'style_mixing' needs it")
-    refused(lambda v: v.update(extensions=["ema"]), "architecture 'stylegan' and extension 'style_mixing' go together")
-    refused(lambda v: v.update(spectral_norm=True), "architecture 'stylegan' has its own normalisation")
+    refused(lambda v: v.pop("style_mixing"), r"variants\.stylegan\.style_mixing: extension 'style_mixing' needs it")
+    refused(lambda v: v.update(extensions=["ema"]),
+            r"variants\.stylegan\.extensions: architecture 'stylegan' needs 'style_mixing' in extensions")
+    refused(lambda v: v.update(spectral_norm=True),
+            r"architecture 'stylegan' takes spectral_norm false, not true \(StyleGAN has its own normalisation")
     cfg = copy.deepcopy(smoke_params)
     cfg["variants"]["dcgan"].update(extensions=["style_mixing"], style_mixing=0.5)
-    with pytest.raises(ParamsError, match="variants.dcgan: architecture 'stylegan' and extension 'style_mixing'"):
+    with pytest.raises(ParamsError, match=r"variants\.dcgan\.architecture: extension 'style_mixing' takes "
+                                          r"architecture 'stylegan', not 'dcgan'"):
         validate(cfg)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ganrepro.core import registry
 from ganrepro.core.errors import ParamsError
 
 MECHANISMS_DIR = Path(__file__).resolve().parents[1] / "gan"
@@ -30,12 +31,10 @@ SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "pa
 # (tests/test_data.py checks that the two agree; config stays free of heavy imports).
 LOCAL_DATASETS = ("folder", "npz")
 
-# The options each mechanism reads beyond the always-present ones, with the paper's value, as its
-# registration declares them (``R.register("x", …, options={…})``): ``(kind, name) → {option: paper}``
-# with kind "penalty" | "extensions" | "architecture" | "trainer" (the run option naming it). A run
-# that uses the mechanism must state them (in ``train`` or the variant).
-# Penalties on ∇ₓD per sample: batch norm in D would couple the samples of a batch.
-GRADIENT_PENALTIES = ("gp", "r1", "roth", "wgan_div")
+# The options each mechanism reads beyond the always-present ones, with the paper's value, and the
+# rules of what it combines with, as its registration declares them (``R.register("x", …,
+# options={…}, rules=[…])``), keyed ``(kind, name)`` with kind the run option naming it. A run that
+# uses the mechanism must state the options (in ``train`` or the variant) and keep the rules.
 
 
 @functools.lru_cache(maxsize=1)
@@ -78,16 +77,6 @@ def validate(cfg: Any, source: str = "params") -> dict:
     return cfg
 
 
-# Architectures that need their own extension and bring their own normalisation: (architecture,
-# extension, what the extension does for it, the normalisation it has instead of SN / D norms).
-OWN_NETS = (
-    ("pggan", "progressive", "moves the growing nets' stage and fade α; other nets do not grow",
-     "equalised learning rate, pixel norm in G, none in D"),
-    ("stylegan", "style_mixing", "hands G the run's generator for its mixing and noise draws; style_mixing: 0 turns "
-     "mixing off", "equalised learning rate, weight demodulation in G, none in D"),
-)
-
-
 def semantic_problems(cfg: dict) -> list[str]:
     """Rules a JSON schema cannot express."""
     problems = []
@@ -122,26 +111,7 @@ def semantic_problems(cfg: dict) -> list[str]:
     for name in cfg["variants"]:  # every defined variant, in the study or not: ready to be added
         run = resolve_variant(cfg, name)
         key = f"variants.{name}"
-        if run["penalty"] in GRADIENT_PENALTIES and run["d_norm"] == "batch":
-            problems.append(
-                f"{key}: penalty '{run['penalty']}' with d_norm 'batch': a gradient penalty is "
-                "per sample and batch norm couples the samples of a batch (use none or layer)"
-            )
-        if run["spectral_norm"] and run["d_norm"] == "batch":
-            problems.append(
-                f"{key}: spectral_norm with d_norm 'batch': under spectral norm the training step "
-                "passes real and fake samples through D as one batch (one power-iteration step per "
-                "update) and runs D in eval mode on G's turn, which batch statistics would change "
-                "(use d_norm none or layer)"
-            )
-        if run["penalty"] == "clip" and run["spectral_norm"]:
-            problems.append(f"{key}: weight clipping and spectral_norm are two constraints; pick one")
         codes = run["codes"]
-        if codes["categorical"] == 0 and codes["continuous"] == 0 and run.get("trainer") != "introvae":
-            # trainers.gan.Run's side Q probe then has nothing to predict and its backward fails (a
-            # constant loss); until the training step skips the probe, refuse it here.
-            problems.append(f"{key}.codes: at least one latent code is needed (the L_I probe of every run "
-                            "predicts them); e.g. continuous: 1 with z_dim one smaller keeps G's input size")
         if codes["categorical"] == 1:
             problems.append(f"{key}.codes.categorical: 1 category carries no information (use 0 or ≥ 2)")
         if (run["lambda_cat"] > 0 and codes["categorical"] == 0) or (
@@ -208,10 +178,12 @@ def registered() -> dict[str, tuple[str, ...]]:
 
 
 @functools.cache
-def _scan() -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, str], dict[str, str]]]:
-    """The registrations in ganrepro/gan: registry → names, and (registry, name) → declared options."""
+def _scan() -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, str], dict[str, str]], dict[tuple[str, str], tuple]]:
+    """The registrations in ganrepro/gan: registry → names, (registry, name) → declared options,
+    (registry, name) → combination rules (``registry.RULES`` called with literal arguments)."""
     names: dict[str, list[str]] = {}
     options: dict[tuple[str, str], dict[str, str]] = {}
+    rules: dict[tuple[str, str], tuple] = {}
     for path in sorted(MECHANISMS_DIR.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "register" \
@@ -222,14 +194,41 @@ def _scan() -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, str], dict[str,
                 for kw in node.keywords:
                     if kw.arg == "options":
                         options[(registry, name)] = ast.literal_eval(kw.value)
-    return {reg: tuple(v) for reg, v in names.items()}, options
+                    elif kw.arg == "rules":
+                        rules[(registry, name)] = tuple(_rule(r, path) for r in kw.value.elts)
+    return {reg: tuple(v) for reg, v in names.items()}, options, rules
+
+
+def _rule(node: ast.expr, path: Path):
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in registry.RULES):
+        raise ValueError(f"{path}: a registration's rules are calls of {', '.join(registry.RULES)} with literal "
+                         f"arguments, not {ast.unparse(node)}")
+    return registry.RULES[node.func.id](*(ast.literal_eval(a) for a in node.args),
+                                        **{k.arg: ast.literal_eval(k.value) for k in node.keywords})
 
 
 def mechanism_options() -> dict[tuple[str, str], dict[str, str]]:
     """(kind, name) → the options a run that uses the mechanism must state, with the paper's value,
     as each registration declares them (``options=``); kind is the run option naming it."""
-    kind_of = {registry: option for option, (registry, _) in REGISTRY_OPTIONS.items()}
+    kind_of = {reg: option for option, (reg, _) in REGISTRY_OPTIONS.items()}
     return {(kind_of[reg], name): opts for (reg, name), opts in _scan()[1].items() if reg in kind_of}
+
+
+def mechanism_rules() -> dict[tuple[str, str], tuple]:
+    """(kind, name) → the combination rules its registration declares (``rules=``)."""
+    kind_of = {reg: option for option, (reg, _) in REGISTRY_OPTIONS.items()}
+    return {(kind_of[reg], name): rules for (reg, name), rules in _scan()[2].items() if reg in kind_of}
+
+
+def used_mechanisms(run: dict) -> list[tuple[str, str]]:
+    """(kind, name) of every registry entry a run looks up: each option naming one (its default when
+    absent), each extension."""
+    used = []
+    for option, (_, default) in REGISTRY_OPTIONS.items():
+        value = run.get(option, default)
+        if value is not None:
+            used += [(option, v) for v in value] if isinstance(value, list) else [(option, value)]
+    return used
 
 
 def name_problems(cfg: dict) -> list[str]:
@@ -237,10 +236,10 @@ def name_problems(cfg: dict) -> list[str]:
     problems = []
     sections = [("train", cfg["train"])] + [(f"variants.{v}", opts or {}) for v, opts in cfg["variants"].items()]
     for where, options in sections:
-        for option, (registry, _) in REGISTRY_OPTIONS.items():
+        for option, (reg, _) in REGISTRY_OPTIONS.items():
             if option not in options:
                 continue
-            known = registered().get(registry, ())
+            known = registered().get(reg, ())
             what = "extension" if option == "extensions" else option
             for name in options[option] if option == "extensions" else [options[option]]:
                 if name not in known:
@@ -249,86 +248,18 @@ def name_problems(cfg: dict) -> list[str]:
 
 
 def mechanism_problems(run: dict, key: str) -> list[str]:
-    """A mechanism's options are stated, and it is combined with what its paper defines it for."""
+    """Each mechanism a run uses has its options stated and is combined as its registration's rules
+    allow (its paper's setting): every entry declares its own, none is named here."""
     problems = []
-    used = [("penalty", run["penalty"]), ("architecture", run.get("architecture")), ("trainer", run.get("trainer", "gan"))]
-    used += [("extensions", name) for name in run.get("extensions", ())]
-    for kind, name in used:
+    full = {option: default for option, (_, default) in REGISTRY_OPTIONS.items() if default is not None} | run
+    for kind, name in used_mechanisms(run):
+        what = "extension" if kind == "extensions" else kind
         for option, paper in mechanism_options().get((kind, name), {}).items():
             if option not in run:
-                problems.append(f"{key}.{option}: {kind} '{name}' needs it, in train or the variant ({paper})")
-    extensions = run.get("extensions", ())
-    if run["penalty"] == "roth" and run["loss"] not in ("non_saturating", "minimax"):
-        problems.append(f"{key}: penalty 'roth' is Roth et al.'s regulariser for D = σ(logits) of the "
-                        f"cross-entropy GAN; loss '{run['loss']}' is not (use non_saturating or minimax)")
-    for kind, name in (("penalty", "wgan_div"), ("extensions", "consistency")):
-        if (name == run["penalty"] or name in extensions) and run["loss"] != "wasserstein":
-            problems.append(f"{key}: {kind} '{name}' is defined for a Wasserstein critic; loss "
-                            f"'{run['loss']}' is not (use wasserstein)")
-    for arch, ext, why, own_norm in OWN_NETS:
-        uses = run.get("architecture") == arch
-        if uses != (ext in extensions):
-            problems.append(f"{key}: architecture '{arch}' and extension '{ext}' go together (the extension {why})")
-        if uses and (run["spectral_norm"] or run["d_norm"] != "none"):
-            problems.append(f"{key}: architecture '{arch}' has its own normalisation ({own_norm}): set spectral_norm "
-                            "false and d_norm none")
-    if "progressive" in extensions and "ema" in extensions and extensions.index("ema") < extensions.index("progressive"):
-        problems.append(f"{key}.extensions: list 'progressive' before 'ema' (G_ema copies G's stage after each update)")
-    conditional = run.get("trainer") == "conditional"
-    if conditional != (run.get("architecture") == "biggan"):
-        problems.append(f"{key}: architecture 'biggan' and trainer 'conditional' go together (the projection D "
-                        "needs each image's class; the other nets take none)")
-    if conditional:
-        if run["penalty"] != "none" or set(extensions) - {"ema", "orthogonal"}:
-            problems.append(f"{key}: trainer 'conditional' takes penalty none and extensions ema, orthogonal only "
-                            "(the others call D(x) without a class)")
-        if run["lambda_cat"] > 0:
-            problems.append(f"{key}.lambda_cat: under trainer 'conditional' the categorical code is the class, "
-                            "not an InfoGAN code: keep it 0")
-        if run["codes"]["categorical"] < 2:
-            problems.append(f"{key}.codes.categorical: trainer 'conditional' reads it as the number of classes")
-    problems += introvae_problems(run, key)
-    for name in ("consistency", "vdb"):
-        if name in extensions and run["spectral_norm"]:
-            problems.append(f"{key}: extension '{name}' with spectral_norm: the step runs D in eval mode on "
-                            "G's turn under spectral norm, which switches off the dropout/sampling the "
-                            "extension trains D with")
-    return problems
-
-
-def introvae_problems(run: dict, key: str) -> list[str]:
-    """IntroVAE (Huang 2018): trainer, architecture and loss go together; its step (trainers.introvae)
-    defines none of the GAN step's options, so each is refused by name rather than ignored."""
-    parts = {"trainer": run.get("trainer") == "introvae", "architecture": run.get("architecture") == "introvae",
-             "loss": run["loss"] == "introvae"}
-    if not any(parts.values()):
-        return []
-    if not all(parts.values()):
-        missing = ", ".join(f"{k} introvae" for k, on in parts.items() if not on)
-        return [f"{key}: trainer, architecture and loss 'introvae' go together (the encoder is the discriminator and "
-                f"the objective needs its KL; the other nets and losses have neither): set {missing}"]
-    why = "trainer 'introvae' (Huang 2018, Algorithm 1) does not define it"
-    problems = []
-    if run["penalty"] != "none":
-        problems.append(f"{key}.penalty: '{run['penalty']}' — {why}: use none")
-    if run.get("extensions"):
-        problems.append(f"{key}.extensions: {list(run['extensions'])} — {why}: use []")
-    if run["spectral_norm"]:
-        problems.append(f"{key}.spectral_norm: {why}: use false")
-    if run["d_norm"] == "batch":
-        problems.append(f"{key}.d_norm: 'batch' would mix the statistics of real, reconstructed and generated "
-                        "batches in the encoder, whose eval mode then reconstructs with their running average "
-                        "(use none or layer)")
-    if run["n_critic"] != 1:
-        problems.append(f"{key}.n_critic: {run['n_critic']} — one E update per G update in {why.split(' does')[0]}: use 1")
-    for name in ("lambda_cat", "lambda_cont"):
-        if run[name] > 0:
-            problems.append(f"{key}.{name}: InfoGAN's L_I — {why}: use 0")
-    if run.get("z_prior", "normal") != "normal":
-        problems.append(f"{key}.z_prior: IntroVAE's prior is N(0, I): use normal")
-    if run["codes"]["categorical"] or run["codes"]["continuous"]:
-        problems.append(f"{key}.codes: IntroVAE's prior is N(0, I) over all of G's input (z_dim), and E encodes "
-                        "no codes: use categorical 0, continuous 0")
+                problems.append(f"{key}.{option}: {what} '{name}' needs it, in train or the variant ({paper})")
+        for rule in mechanism_rules().get((kind, name), ()):
+            if (problem := rule.problem(full, key, what, name)) is not None:
+                problems.append(problem)
     return problems
 
 

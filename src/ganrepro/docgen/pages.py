@@ -80,6 +80,10 @@ def mechanisms_page(src: dict) -> str:
             if opts:
                 part.append("Options a run using it must state (the paper's values):\n\n"
                             + _table(["option", "paper"], [[_code(o), _cell(p)] for o, p in opts.items()]))
+            rules = getattr(registry, "rules", {}).get(name, ())
+            if rules:
+                part.append("What it combines with (checked before any job runs):\n\n"
+                            + _table(["rule", "why"], [[_code(r.text()), _cell(r.why)] for r in rules]))
             where = _where(entry, root)
             if where:
                 part.append(f"Source: {where}")

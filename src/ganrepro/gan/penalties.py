@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from ganrepro.core.registry import Registry
+from ganrepro.core.registry import Needs, Registry
 
 
 @dataclass
@@ -130,19 +130,27 @@ def clip_weights(D: nn.Module, c: float) -> None:
 PENALTIES.register("none", Penalty(term=None, coefficient=lambda run, it: 0.0))
 PENALTIES.register("clip", Penalty(
     term=None, coefficient=lambda run, it: 0.0,
-    after_d_step=lambda D, run: clip_weights(D, run["clip_value"])))
+    after_d_step=lambda D, run: clip_weights(D, run["clip_value"])),
+    rules=[Needs("spectral_norm", (False,), "weight clipping and spectral norm are two constraints; pick one")])
 PENALTIES.register("gp", Penalty(
     term=lambda b: gradient_penalty(b.D, b.real, b.fake, generator=b.generator),
-    coefficient=lambda run, it: run["penalty_weight"]))  # λ (10 in the paper)
+    coefficient=lambda run, it: run["penalty_weight"]),  # λ (10 in the paper)
+    rules=[Needs("d_norm", ("none", "layer"), "a gradient penalty is per sample and batch norm couples the samples of a batch")])
 PENALTIES.register("r1", Penalty(
     term=lambda b: r1_penalty(b.D, b.real),
-    coefficient=lambda run, it: 0.5 * run["penalty_weight"]))  # γ/2
+    coefficient=lambda run, it: 0.5 * run["penalty_weight"]),  # γ/2
+    rules=[Needs("d_norm", ("none", "layer"), "a gradient penalty is per sample and batch norm couples the samples of a batch")])
 PENALTIES.register("roth", Penalty(
     term=lambda b: roth_regulariser(b.D, b.real, b.fake),
     coefficient=lambda run, it: 0.5 * roth_gamma(run, it),  # γ_t/2
     logs=lambda run, it: {"roth_gamma": roth_gamma(run, it)}, log_fields=("roth_gamma",)),
-    options={"roth_decay": "Roth 2017: γ annealed γ₀·decay^(t/T), decay 0.01 (γ₀ = penalty_weight)"})
+    options={"roth_decay": "Roth 2017: γ annealed γ₀·decay^(t/T), decay 0.01 (γ₀ = penalty_weight)"},
+    rules=[Needs("loss", ("non_saturating", "minimax"),
+                 "Roth et al.'s regulariser is for D = σ(logits) of the cross-entropy GAN"),
+           Needs("d_norm", ("none", "layer"), "a gradient penalty is per sample and batch norm couples the samples of a batch")])
 PENALTIES.register("wgan_div", Penalty(
     term=lambda b: wgan_div_penalty(b.D, b.real, b.fake, b.run["div_power"]),
     coefficient=lambda run, it: run["penalty_weight"]),  # k (2 in the paper)
-    options={"div_power": "Wu 2018: p = 6 (k = penalty_weight = 2)"})
+    options={"div_power": "Wu 2018: p = 6 (k = penalty_weight = 2)"},
+    rules=[Needs("loss", ("wasserstein",), "Wu 2018 defines it for a Wasserstein critic"),
+           Needs("d_norm", ("none", "layer"), "a gradient penalty is per sample and batch norm couples the samples of a batch")])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ganrepro.core.registry import Needs
 from ganrepro.gan.extensions.base import EXTENSIONS, DBatch, Extension, Setup, Term
 from ganrepro.gan.models.wrappers import VariationalBottleneck
 
@@ -25,7 +26,8 @@ def dual_ascent(beta: torch.Tensor, kl: torch.Tensor, i_c: float, step: float) -
     "vdb_ic": "Peng 2019: I_c = 0.1 (images)",
     "vdb_beta": "Peng 2019: initial β = 0.1",
     "vdb_beta_step": "Peng 2019: α_β = 1e-5",
-})
+}, rules=[Needs("spectral_norm", (False,), "the step runs D in eval mode on G's turn under spectral norm, which "
+                "switches off the encoder's sampling the extension trains D with")])
 class Bottleneck(Extension):
     """VDB: min_D L_D + β·(E[KL(E(z|x) ‖ N(0, I))] − I_c), β ≥ 0 by dual gradient ascent.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ganrepro.core.registry import Needs
 from ganrepro.gan.extensions.base import EXTENSIONS, DBatch, Extension, Setup, Term
 from ganrepro.gan.models.wrappers import ActivationDropout
 
@@ -28,7 +29,11 @@ def consistency_term(logits_1: torch.Tensor, logits_2: torch.Tensor, feats_1: to
     "ct_weight": "Wei 2018: λ₂ = 2",
     "ct_margin": "Wei 2018: M′ = 0",
     "ct_dropout": "Wei 2018: dropout 0.5 after each activation of D",
-})
+}, rules=[
+    Needs("loss", ("wasserstein",), "Wei 2018 defines it for a Wasserstein critic"),
+    Needs("spectral_norm", (False,), "the step runs D in eval mode on G's turn under spectral norm, which switches "
+          "off the dropout the extension trains D with"),
+])
 class Consistency(Extension):
     """CT-GAN: WGAN-GP (``penalty: gp``) plus λ₂·CT on real data, D with dropout after every activation.
 

@@ -7,6 +7,7 @@ import copy
 import torch
 import torch.nn as nn
 
+from ganrepro.core.registry import After
 from ganrepro.gan.extensions.base import EXTENSIONS, Extension, Setup
 from ganrepro.gan.models import build_models
 
@@ -30,7 +31,7 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
 @EXTENSIONS.register("ema", options={
     "ema_decay": "Yazıcı 2019 / PGGAN: 0.999; BigGAN 0.9999",
     "ema_start": "BigGAN: start averaging after 20k G updates (0 = at once)",
-})
+}, rules=[After("extensions", "progressive", "G_ema copies G's stage after each update")])
 class GeneratorEMA(Extension):
     """G_ema, updated after every G step: a copy of G until ``ema_start`` G updates (BigGAN's
     ``ema_start``), then θ_ema ← β·θ_ema + (1 − β)·θ with β = ``ema_decay``.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from ganrepro.core.registry import Needs
 from ganrepro.gan.extensions.base import EXTENSIONS, DBatch, Extension, Setup, Term
 from ganrepro.gan.models.pggan import STAGES, growth
 
 
 @EXTENSIONS.register("progressive", options={
     "grow_phase": "Karras 2018: 800k real images per fade and per stable phase (G updates here)",
-})
+}, rules=[Needs("architecture", ("pggan",), "it moves the growing nets' stage and fade α; other nets do not grow")])
 class Progressive(Extension):
     """Progressive growing: after every G update, G's and D's (stage, α) ← ``growth(t, grow_phase)``
     with t the G updates so far (``models.pggan.growth``: stable, fade, stable, …, phases of

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import torch
 
+from ganrepro.core.registry import Needs
 from ganrepro.gan.extensions.base import EXTENSIONS, Extension, Setup
 from ganrepro.gan.latent import LatentSpec
 
 
 @EXTENSIONS.register("style_mixing", options={
     "style_mixing": "Karras 2019, Sec. 3.1: 90% of the training images mixed",
-})
+}, rules=[Needs("architecture", ("stylegan",), "it hands StyleGAN's G the run's generator for its mixing and noise "
+                "draws; style_mixing: 0 turns mixing off")])
 class StyleMixing(Extension):
     """Style mixing regularisation (Karras 2019, Sec. 3.1): in training, a fraction p =
     ``style_mixing`` of the images (the paper: 90%) is generated from two latents z₁, z₂ with a

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ganrepro.core.registry import Registry, discover
+from ganrepro.core.registry import Needs, Registry, discover
 from ganrepro.gan.models.introvae import kl_to_standard_normal
 
 
@@ -138,7 +138,10 @@ LOSSES.register("introvae", IntrospectiveLoss(
     kl=kl_to_standard_normal, encoder=introvae_encoder_adversarial, generator=introvae_generator_adversarial,
     reconstruction=introvae_reconstruction,
     doc="Huang 2018: E minimises L_REG(E(x)) + α·Σ[m − L_REG(E(ng(x')))]⁺ + β·L_AE over x' ∈ {x_r, x_p}; "
-        "G minimises α·Σ L_REG(E(x')) + β·L_AE; L_AE = ½‖x_r − x‖²."))
+        "G minimises α·Σ L_REG(E(x')) + β·L_AE; L_AE = ½‖x_r − x‖²."), rules=[
+    Needs("trainer", ("introvae",), "its encoder term needs the step of Huang 2018, Algorithm 1"),
+    Needs("architecture", ("introvae",), "it needs an encoder's KL; the other nets' D has none"),
+])
 
 
 # Every module of this package is a loss that registers itself (``ragan``): imported here, by name.

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from ganrepro.core.errors import CorruptCheckpoint, MissingInput
-from ganrepro.core.registry import Registry
+from ganrepro.core.registry import Includes, Needs, Registry
 from ganrepro.gan.models import biggan, dcgan, infogan_mnist, introvae, pggan, resnet, sngan, stylegan
 from ganrepro.gan.models.dcgan import QHead
 from ganrepro.gan.models.layers import NORMS, count_parameters, init_weights
@@ -81,7 +81,11 @@ def build_infogan_mnist(run: dict, channels: int, image_size: int):
     return g, d, q
 
 
-@ARCHITECTURES.register("pggan")
+@ARCHITECTURES.register("pggan", rules=[
+    Includes("extensions", "progressive", "it moves the growing nets' stage and fade α"),
+    Needs("spectral_norm", (False,), "PGGAN has its own normalisation: equalised learning rate, pixel norm in G, none in D"),
+    Needs("d_norm", ("none",), "PGGAN has its own normalisation: equalised learning rate, pixel norm in G, none in D"),
+])
 def build_pggan(run: dict, channels: int, image_size: int):
     """Karras 2018 (``models.pggan``): growing G and D with equalised learning rate, pixel norm and
     minibatch stddev; the ``progressive`` extension moves their stage and fade α. Weights N(0, 1)
@@ -93,7 +97,9 @@ def build_pggan(run: dict, channels: int, image_size: int):
     return g, d, q
 
 
-@ARCHITECTURES.register("biggan")
+@ARCHITECTURES.register("biggan", rules=[
+    Needs("trainer", ("conditional",), "the projection D needs each image's class, which trainer 'conditional' passes"),
+])
 def build_biggan(run: dict, channels: int, image_size: int):
     """Brock 2019 (``models.biggan``): class-conditional G (shared embedding, hierarchical z,
     conditional BN) and the SNGAN ResNet D with a projection head; the class is the latent's
@@ -111,7 +117,14 @@ def build_biggan(run: dict, channels: int, image_size: int):
 @ARCHITECTURES.register("stylegan", options={
     "mapping_layers": "Karras 2019: 8 dense layers in the mapping network",
     "mapping_lr_mul": "Karras 2019, appendix C: the mapping's learning rate × 0.01",
-})
+}, rules=[
+    Includes("extensions", "style_mixing", "it hands G the run's generator for its mixing and noise draws; "
+             "style_mixing: 0 turns mixing off"),
+    Needs("spectral_norm", (False,), "StyleGAN has its own normalisation: equalised learning rate, weight "
+          "demodulation in G, none in D"),
+    Needs("d_norm", ("none",), "StyleGAN has its own normalisation: equalised learning rate, weight demodulation "
+          "in G, none in D"),
+])
 def build_stylegan(run: dict, channels: int, image_size: int):
     """Karras 2019 (``models.stylegan``): mapping network (``mapping_layers``, ``mapping_lr_mul``),
     constant input, StyleGAN2's modulated convolutions, noise inputs, w̄ for the truncation trick;
@@ -124,7 +137,10 @@ def build_stylegan(run: dict, channels: int, image_size: int):
     q.apply(init_weights)
     return g, d, q
 # Huang 2018 (``models.introvae``): the encoder (DCGAN's D body → μ, log σ²) is the discriminator.
-ARCHITECTURES.register("introvae", introvae.build)
+ARCHITECTURES.register("introvae", introvae.build, rules=[
+    Needs("trainer", ("introvae",), "the encoder is the discriminator: trainer 'introvae' trains it"),
+    Needs("loss", ("introvae",), "the objective needs the encoder's KL; the other losses have none"),
+])
 
 
 def build_models(run: dict, channels: int, image_size: int) -> tuple[nn.Module, nn.Module, nn.Module]:

@@ -9,7 +9,7 @@ import torch.nn as nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
-from ganrepro.core.registry import Registry
+from ganrepro.core.registry import Needs, Registry
 
 # Power iterations run when a spectrally normalised weight is (re)initialised. torch runs 15 at
 # registration; DCGAN-init weights have nearly equal top singular values, and 15 steps leave σ(W/σ̂)
@@ -20,7 +20,10 @@ SN_INIT_ITERATIONS = 100
 
 NORMS: Registry[Callable[[int], nn.Module]] = Registry("d_norm")
 NORMS.register("none", lambda channels: nn.Identity())
-NORMS.register("batch", nn.BatchNorm2d)
+NORMS.register("batch", nn.BatchNorm2d, rules=[Needs(
+    "spectral_norm", (False,), "under spectral norm the training step passes real and fake samples through D as one "
+    "batch (one power-iteration step per update) and runs D in eval mode on G's turn, which batch statistics would "
+    "change: use d_norm none or layer")])
 # Layer norm over C×H×W (GroupNorm with one group): WGAN-GP's advice for a critic.
 NORMS.register("layer", lambda channels: nn.GroupNorm(1, channels))
 
