@@ -240,3 +240,55 @@ def test_both_orchestrators_declare_the_external_file(external_copy):
     names = {v["name"] for v in dvc.values()}
     assert {"import_samples@mine-0", "score@mine-1", "score@dcgan-0", "train@dcgan-1"} <= names
     assert not any(n.startswith(("train@mine", "sample@mine", "redraw@mine")) for n in names)
+
+
+def test_the_report_scores_an_external_set_beside_the_runs_and_says_where_it_came_from(tmp_path, monkeypatch):
+    """A tiny study (dcgan trained, ``mine`` = its samples exported) run job by job through the CLI, as
+    the orchestrators run them: the external set is in every table, a claim's subject, and named with its file."""
+    import shlex
+
+    import pandas as pd
+
+    from ganrepro import cli
+
+    monkeypatch.chdir(tmp_path)
+    cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
+    cfg = _external(cfg, "mine", {"path": "external/mine/seed{seed}.npz"}, seeds=[0])
+    cfg["study"]["variants"] = ["dcgan", "mine"]
+    cfg["train"].update(iterations=4, checkpoint_every=4, log_every=2)
+    cfg["classifier"]["count"] = 1
+    cfg["evaluation"].update(n_samples=N, memorisation_samples=20, grid_rows=4, bootstrap=10, extra_draws=[])
+    cfg["gaming"].update(n=20, steps=2)
+    for key in ("bench", "truncation"):
+        cfg.pop(key)
+    cfg["claims"].append({"claim": "mine is as good as dcgan", "paper": "its own samples", "rule": "better",
+                          "metric": "FD", "subjects": ["mine", "dcgan"]})
+    write_params(tmp_path / "params.yaml", cfg)
+    rng = np.random.default_rng(0)
+    (tmp_path / "data/prepared").mkdir(parents=True)
+    atomic.write_npz(tmp_path / "data/prepared/fashion_mnist.npz",
+                     x_train=rng.integers(0, 256, (512, 1, 28, 28), dtype=np.uint8),
+                     y_train=rng.integers(0, 10, 512).astype(np.int64),
+                     x_test=rng.integers(0, 256, (128, 1, 28, 28), dtype=np.uint8),
+                     y_test=rng.integers(0, 10, 128).astype(np.int64),
+                     classes=np.array([f"item{i}" for i in range(10)], dtype="<U32"))
+    for job in pipeline.jobs(load_params(tmp_path / "params.yaml")):
+        if job.step in ("download", "prepare"):
+            continue
+        if job.step == "import_samples":  # the trained run's samples, exported as if made elsewhere
+            (tmp_path / "external/mine").mkdir(parents=True, exist_ok=True)
+            np.savez(tmp_path / "external/mine/seed0.npz",
+                     images=np.load(tmp_path / "results/runs/dcgan/seed0/samples.npz")["images"])
+        assert cli.main(shlex.split(job.cmd)[1:]) == 0, job.name
+    report = tmp_path / "results/report"
+    runs = pd.read_csv(report / "is_table.csv")
+    dcgan, mine = (runs[runs.variant == v].iloc[0] for v in ("dcgan", "mine"))
+    assert (mine.precision, mine.source) == ("external", "external/mine/seed0.npz") and pd.isna(dcgan.source)
+    for col in ("IS", "MI", "FD", "NN_ratio"):
+        assert mine[col] == dcgan[col], col
+    assert "mine" in set(pd.read_csv(report / "summary_table.csv").variant)
+    verdicts = pd.read_csv(report / "verdict_table.csv")
+    assert verdicts.astype(str).apply(lambda r: r.str.contains("mine")).any().any()
+    html = (report / "index.html").read_text()
+    assert "External sample sets" in html and "external/mine/seed0.npz" in html
+    assert (report / "img/mine_seed0_grid.png").is_file()
