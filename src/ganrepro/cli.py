@@ -102,8 +102,9 @@ def cmd_more_seeds(args) -> int:
 
 def cmd_validate(args) -> int:
     from ganrepro.core.config import load_params
+    from ganrepro.eval.external import check_sources
 
-    load_params(args.params)
+    check_sources(load_params(args.params), args.params)  # and the external sample sets it names
     print(f"{args.params}: valid")
     return 0
 
@@ -127,6 +128,10 @@ def cmd_code_fingerprints(args) -> int:
 
     # With the study's params (if present), also each variant's train fingerprint (train/<variant>.json).
     cfg = load_params(args.params) if Path(args.params).is_file() else None
+    if cfg is not None:  # DVC's first stage: the external sample sets are checked before any other job
+        from ganrepro.eval.external import check_sources
+
+        check_sources(cfg, args.params)
     fingerprint.use_disk_cache()
     for step, path in fingerprint.write(Path(args.out), cfg).items():
         print(f"{step}: {path}")
@@ -181,7 +186,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     add("more-seeds", cmd_more_seeds, ("--report", {"default": REPORT_DIR, "help": "a report directory, or its "
                                                      "verdict_table.csv"}), ("--out", {"required": True}),
         help="the study adding the seeds that the inconclusive claims' observed effects would need")
-    add("validate", cmd_validate, help="check a params file (schema + semantic rules)")
+    add("validate", cmd_validate, help="check a params file (schema + semantic rules) and the external sample sets it names")
     add("dvc-yaml", cmd_dvc_yaml, ("--out", {"default": "dvc.yaml", "help": "path, or - for stdout"}),
         help="write dvc.yaml from the pipeline definition")
     add("code-fingerprints", cmd_code_fingerprints,

@@ -6,6 +6,7 @@
 # code changed in meaning, and a comment, docstring or help text edit reruns nothing. Declared as
 # input files, the source reran jobs on any edit (the mtime trigger cannot be switched off).
 import os
+import re
 
 from ganrepro.pipeline import fingerprint
 
@@ -42,6 +43,18 @@ wildcard_constraints:
     draw=r"\d+",
     variant=r"[A-Za-z0-9_]+",
     dataset=r"[a-z0-9_]+",
+
+
+def step_constraints(step):
+    # A step narrowed to some variants (Step.narrowed: train, sample and redraw to the trained ones,
+    # import_samples to the external sample sets) makes their files only: without the constraint, two
+    # rules (sample, import_samples) would both offer results/runs/<variant>/seed<seed>/samples.npz.
+    out = {}
+    for w, values in step.narrowed:
+        vals = values(CFG)
+        if vals != P.AXES[w].values(CFG):
+            out[w] = "|".join(re.escape(str(v)) for v in vals) or "(?!)"  # none: matches nothing
+    return out
 
 
 def step_outputs(step):

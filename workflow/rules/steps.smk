@@ -16,6 +16,8 @@ for _step in P.STEPS.values():
             step_inputs(_step)
         output:
             step_outputs(_step)
+        wildcard_constraints:
+            **step_constraints(_step),
         log:
             _step.log
         benchmark:

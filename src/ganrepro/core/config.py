@@ -105,10 +105,13 @@ def semantic_problems(cfg: dict) -> list[str]:
         )
     if ev["grid_rows"] ** 2 > ev["n_samples"]:
         problems.append(f"evaluation.grid_rows: {ev['grid_rows']}² images exceed evaluation.n_samples")
+    problems += external_problems(cfg)
     names = name_problems(cfg)
     if names:
         return problems + names
     for name in cfg["variants"]:  # every defined variant, in the study or not: ready to be added
+        if is_external(cfg, name):
+            continue
         run = resolve_variant(cfg, name)
         key = f"variants.{name}"
         codes = run["codes"]
@@ -121,8 +124,54 @@ def semantic_problems(cfg: dict) -> list[str]:
         problems += mechanism_problems(run, key)
     problems += [f"bench.variants: '{v}' is not a variant defined under variants"
                  for v in cfg.get("bench", {}).get("variants", []) if v not in cfg["variants"]]
+    problems += [f"bench.variants: '{v}' is an external sample set (variants.{v}.samples): there is no "
+                 "training step to time" for v in cfg.get("bench", {}).get("variants", []) if is_external(cfg, v)]
     problems += truncation_problems(cfg)
     return problems + claim_problems(cfg)
+
+
+def is_external(cfg: dict, variant: str) -> bool:
+    """Whether ``variant`` is a sample set made elsewhere (``variants.<name>.samples``), not trained here."""
+    return "samples" in (cfg.get("variants", {}).get(variant) or {})
+
+
+def external_variants(cfg: dict) -> list[str]:
+    """The study's variants given as external sample sets, in study order."""
+    return [v for v in cfg["study"]["variants"] if is_external(cfg, v)]
+
+
+def trained_variants(cfg: dict) -> list[str]:
+    """The study's variants it trains (every one but the external sample sets), in study order."""
+    return [v for v in cfg["study"]["variants"] if not is_external(cfg, v)]
+
+
+def samples_source(cfg: dict, variant: str, seed: int) -> str:
+    """The file (an .npz) or folder (PNGs) of external variant ``variant``'s samples of ``seed``."""
+    samples = cfg["variants"][variant]["samples"]
+    if "files" in samples:
+        return samples["files"][list(cfg["study"]["seeds"]).index(seed)]
+    return samples["path"].replace("{seed}", str(seed))
+
+
+def external_problems(cfg: dict) -> list[str]:
+    """An external variant names one sample set per seed of the study (the files themselves are checked
+    by ``ganrepro.eval.external``: ``ganrepro validate``, the Snakefile, the import step)."""
+    problems = []
+    seeds = cfg["study"]["seeds"]
+    for name, opts in cfg["variants"].items():
+        samples = (opts or {}).get("samples")
+        if samples is None:
+            continue
+        key = f"variants.{name}.samples"
+        if "files" in samples and len(samples["files"]) != len(seeds):
+            problems.append(f"{key}.files: {len(samples['files'])} files for {len(seeds)} seeds (study.seeds "
+                            f"{seeds}): give one per seed, in that order")
+        if "path" in samples and "{seed}" not in samples["path"] and len(seeds) > 1:
+            problems.append(f"{key}.path: {samples['path']!r} has no {{seed}}, so every seed would score the same "
+                            f"images ({len(seeds)} seeds): put {{seed}} where the seed goes")
+        if "path" in samples and "{" in samples["path"].replace("{seed}", ""):
+            problems.append(f"{key}.path: {samples['path']!r}: the only placeholder is {{seed}}")
+    return problems
 
 
 def truncation_problems(cfg: dict) -> list[str]:
@@ -140,6 +189,9 @@ def truncation_problems(cfg: dict) -> list[str]:
         key = f"truncation.curves.{name}"
         if name not in cfg["variants"]:
             problems.append(f"{key}: '{name}' is not a variant defined under variants")
+        elif is_external(cfg, name):
+            problems.append(f"{key}: '{name}' is an external sample set (variants.{name}.samples): a truncation "
+                            "curve draws from a generator, and the study has none of it")
         if curve["kind"] == "resample":
             bad = [v for v in curve["values"] if not v > 0]
             if bad:
@@ -284,7 +336,8 @@ def load_params(path: str | Path) -> dict:
 
 
 def resolve_variant(cfg: dict, variant: str) -> dict:
-    """The training options of one variant: ``train`` defaults overridden by ``variants.<name>``."""
+    """The training options of one variant: ``train`` defaults overridden by ``variants.<name>`` (an
+    external sample set's: the defaults and its ``samples``; nothing trains it)."""
     if variant not in cfg["variants"]:
         raise ParamsError(f"variants.{variant}: no such variant (defined: {', '.join(sorted(cfg['variants']))})")
     run = copy.deepcopy(cfg["train"])

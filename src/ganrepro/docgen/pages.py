@@ -112,6 +112,10 @@ def steps_page(src: dict) -> str:
                 ["wildcards", ", ".join(_code(w) for w in step.wildcards) or "none (one job)"]]
         deps = []
         for dep in step.deps:
+            if hasattr(dep, "file"):  # a RunInput: the job's own file, by variant
+                deps.append("the run's file its variant decides: " + _fn(dep.file)
+                            + (f" ({_code(dep.template)} for a trained run)" if dep.template else ""))
+                continue
             deps.append(_code(dep) if isinstance(dep, str) else "files the params decide: " + _fn(dep.files))
         rows.append(["inputs", "<br>".join(deps) or "none"])
         rows.append(["outputs", "<br>".join(_code(o) + (" (directory)" if o in step.dir_outs else "")

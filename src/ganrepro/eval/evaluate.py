@@ -17,6 +17,7 @@ from ganrepro.core.runtime import device as pick_device
 from ganrepro.core.runtime import make_deterministic
 from ganrepro.data import load_prepared
 from ganrepro.eval import headline, metrics
+from ganrepro.eval.external import external_record
 from ganrepro.eval.scoring import classifier_scores, score_images
 from ganrepro.gan.models import load_checkpoint, models_from_checkpoint
 
@@ -30,7 +31,8 @@ def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[
     """scores.json and probs.npz of a run; with an EMA generator, its samples are scored the same
     way under ``ema`` (scores.json) and ``probs_ema_k{k}`` (probs.npz), beside the raw ones; an
     encoder's reconstructions likewise under ``recon`` and ``probs_recon_k{k}`` (their FID is to the
-    very test images they reconstruct)."""
+    very test images they reconstruct). An external sample set (``eval.external``: samples.npz holds
+    its record) is scored the same way; its identity comes from the record, and it has no codes."""
     ev = sel["evaluation"]
     files = RunFiles(run_dir)
     dev = pick_device()
@@ -38,10 +40,15 @@ def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[
     if not files.samples.is_file():
         raise MissingInput(f"samples not found: {files.samples} (run the sample step first)")
     samples = dict(np.load(files.samples))
-    ckpt = load_checkpoint(files.checkpoint)
-    result = {"variant": ckpt["variant"], "seed": ckpt["seed"], "status": ckpt["status"],
-              "n_samples": int(len(samples["images"]))}
-    if ckpt["status"] == "diverged" or len(samples["images"]) == 0:
+    source = external_record(samples)
+    if source is None:
+        ckpt = load_checkpoint(files.checkpoint)
+        result = {"variant": ckpt["variant"], "seed": ckpt["seed"], "status": ckpt["status"]}
+    else:  # an external sample set (the import step's): no checkpoint, no latent codes
+        ckpt, result = None, {"variant": source["variant"], "seed": source["seed"], "status": "completed",
+                              "external": {k: source[k] for k in ("file", "sha256", "format", "n_given")}}
+    result["n_samples"] = int(len(samples["images"]))
+    if result["status"] == "diverged" or len(samples["images"]) == 0:
         atomic.write_npz(files.probs, empty=np.zeros(0))
         _write_scores(files, result, ev["splits"])
         return result
@@ -50,7 +57,7 @@ def score_run(sel: dict, run_dir: Path, data_path: Path, classifier_paths: list[
     sets.update({name: samples[key] for name, key in SIDE_SETS.items() if len(samples.get(key, ()))})
     scores, cache = score_images(sets, data, classifier_paths, ev, dev)
     result.update(scores["raw"])
-    result["codes"] = code_metrics(ckpt, samples, cache["raw_k0"], data, dev)
+    result["codes"] = code_metrics(ckpt, samples, cache["raw_k0"], data, dev) if ckpt is not None else None
     probs = {f"probs_k{k}": cache[f"raw_k{k}"] for k in range(len(classifier_paths))}
     for name in SIDE_SETS:
         if name in scores:

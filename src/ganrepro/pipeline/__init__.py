@@ -16,7 +16,10 @@ step reads only the params keys it declares (the CLI hands it ``config.select(cf
 ending in ``?`` is optional: declared (and passed) when the params have it. A step with ``enabled``
 has jobs only when ``enabled(cfg)`` holds (the Inception stage: a weights file named and present);
 ``narrowed`` gives a wildcard a subset of its axis' values (the truncation step: the variants with a
-curve), which dvc.yaml writes out. Each step also depends on the source it runs: ``codedeps`` reads
+curve; train, sample and redraw: the variants the study trains, not its external sample sets, which
+the import step reads instead), which dvc.yaml writes out. A ``RunInput`` is a job's file that its
+variant decides (the score step reads a trained run's checkpoint, an external run's sample set).
+Each step also depends on the source it runs: ``codedeps`` reads
 it from the imports of the step's CLI subcommand, ``fingerprint`` hashes it (Snakemake's param
 ``code``, DVC's ``results/code/<step>.json``; nothing here imports either).
 
@@ -34,6 +37,7 @@ from ganrepro.steps import (
     classifier,
     download,
     game,
+    import_samples,
     inception_run,
     inception_stats,
     prepare,
@@ -57,6 +61,7 @@ from ganrepro.steps.stepdefs import (  # noqa: F401  (re-exported: the orchestra
     Dep,
     Inputs,
     Job,
+    RunInput,
     Shown,
     Step,
     cli_arguments,
@@ -72,20 +77,25 @@ from ganrepro.steps.studyfiles import (  # noqa: F401  (re-exported)
     DRAW,
     HEADLINE_CLASSIFIER,
     HEADLINE_REFERENCE,
+    ORIGIN,
     PREPARED,
     RUN,
+    SOURCE,
     ReportInputs,
     bench_enabled,
     bench_variant_keys,
     classifier_inputs,
     classifier_models,
     data_source,
+    external_enabled,
+    external_variants,
     inception_enabled,
     inception_file,
     inception_status,
     inception_weights,
     report_inputs,
     run_file,
+    trained_variants,
     truncation_enabled,
     truncation_variants,
 )
@@ -104,7 +114,7 @@ def benchmark_files(cfg: dict) -> list[str]:
 
 # The study's steps in order, one module each (``ganrepro.steps``), and Snakemake's own provenance
 # step (``pipeline.provenance``: it reads this table). A new step is its module plus its place here.
-STEP_MODULES = (download, prepare, classifier, train, sample, score, redraw, score_real, game, inception_stats,
+STEP_MODULES = (download, prepare, classifier, train, sample, import_samples, score, redraw, score_real, game, inception_stats,
                 inception_run, bench, truncation, toy, report, provenance)
 STEPS: dict[str, Step] = {m.STEP.name: m.STEP for m in STEP_MODULES}
 

@@ -50,6 +50,22 @@ def _pictures(study, inputs: ReportInputs, out: ReportFiles, rows: int) -> tuple
     return samples, traversals
 
 
+def _external_section(inputs: ReportInputs) -> tuple:
+    """Which variants are external sample sets, and from which file (the score step's record of it)."""
+    import pandas as pd
+
+    rows = []
+    for variant, seed, _ in inputs.external:
+        files = next(f for v, s, f in inputs.runs if (v, s) == (variant, seed))
+        record = read_json(files.scores).get("external", {})
+        rows.append({"variant": variant, "seed": seed, "file": record.get("file", ""),
+                     "sha256": record.get("sha256", "")[:16], "format": record.get("format", ""),
+                     "images given": record.get("n_given", ""), "images scored": read_json(files.scores).get("n_samples")})
+    return ("External sample sets", "Variants given as samples of a generator trained elsewhere "
+            "(variants.<name>.samples): not trained here, scored by the same steps as the study's runs (first "
+            "evaluation.n_samples images; no latent codes, training curves or extra draws).", render.Table(pd.DataFrame(rows)))
+
+
 def _table_section(title: str, note: str, frame) -> tuple:
     return title, note, render.Table(frame)
 
@@ -75,11 +91,12 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
     if inputs.inception_real is not None:
         atomic.write_text(out.inception_table, inception_section.rows(inputs, study.splits).to_csv(index=False))
 
-    logs = {(v, s): pd.read_csv(f.train_log) for v, s, f in inputs.runs}
-    h_cat = next((s.get("code_entropy_cat") for s in study.summaries.values()), None)
+    logs = {(v, s): pd.read_csv(f.train_log) for v, s, f in inputs.runs if not inputs.is_external(v, s)}
+    h_cat = next((s.get("code_entropy_cat") for s in study.summaries.values() if s), None)
+    trained = [v for v in study.variants if v not in {e for e, _, _ in inputs.external}]
     atomic.write_bytes(out.split_study, figures.split_study_png(study.runs, real, study.splits))
     atomic.write_bytes(out.li_curves, figures.li_curves_png(logs, h_cat))
-    atomic.write_bytes(out.training_curves, figures.training_curves_png(logs, study.variants, study.seeds))
+    atomic.write_bytes(out.training_curves, figures.training_curves_png(logs, trained, study.seeds))
     samples, traversals = _pictures(study, inputs, out, sel["evaluation"]["grid_rows"])
 
     rules_used = dict.fromkeys(c["rule"] for c in sel["claims"])
@@ -122,6 +139,10 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         "provenance_page": "../provenance/index.html",
         "truncation": truncation_section.section(study.summaries, inputs, out, head),
     }
+    if inputs.external:
+        context["details"].insert(0, _external_section(inputs))
+        context["design"] += (f"; external sample sets (not trained here, scored as given): "
+                              f"{', '.join(dict.fromkeys(v for v, _, _ in inputs.external))}")
     if inputs.bench is not None:
         note, table = tables.display_bench(read_json(inputs.bench))
         context["details"].append(("Performance (the bench step)", note, table))

@@ -2,7 +2,8 @@
 
 ``Study.runs``: one row per run (variant × seed) at the canonical evaluation (classifier k0, the
 sample step's draw): IS at every split count, MI, FD, code error, L_I / H(c), memorisation,
-classifier and draw gaps, status and the final training-log means. ``Study.observations``: the
+classifier and draw gaps, status and the final training-log means (an external sample set: its
+scores only, precision "external" and its file under ``source``). ``Study.observations``: the
 long table behind the variance decomposition, one row per (run, draw, classifier, metric).
 Reference sets (real data, gamed inputs, the toy) are looked up by ``reference_sample``.
 """
@@ -41,7 +42,7 @@ class Study:
     gaming: dict
     toy: dict
     classifiers: list[dict]
-    summaries: dict  # (variant, seed) -> train_summary.json
+    summaries: dict  # (variant, seed) -> train_summary.json ({} for an external sample set)
 
     @property
     def head(self) -> int:
@@ -137,19 +138,26 @@ def load_study(sel: dict, inputs: ReportInputs) -> Study:
         draws_of.setdefault((variant, seed), []).append((draw, read_json(files.scores)))
     rows, obs, timing, summaries = [], [], [], {}
     for variant, seed, files in inputs.runs:
-        scores, summary = read_json(files.scores), read_json(files.summary)
+        external = inputs.is_external(variant, seed)  # an external sample set: no training files
+        scores, summary = read_json(files.scores), {} if external else read_json(files.summary)
         summaries[(variant, seed)] = summary
         extra = draws_of.get((variant, seed), [])
-        rows.append(run_row(variant, seed, scores, summary, [d for _, d in extra], splits))
+        row = run_row(variant, seed, scores, summary, [d for _, d in extra], splits)
+        if inputs.external:  # the column only in a study with external sample sets
+            row["precision"] = "external" if external else row["precision"]
+            row["source"] = scores.get("external", {}).get("file", "")
+        rows.append(row)
         for draw, sc in [(0, scores)] + extra:
             if sc.get("status") == "completed":
                 obs += observation_rows(variant, seed, draw, sc, splits)
-        timing.append({"variant": variant, "seed": seed, "train_s": read_json(files.timing)["wall_seconds"]})
+        if not external:
+            timing.append({"variant": variant, "seed": seed, "train_s": read_json(files.timing)["wall_seconds"]})
     columns = ["variant", "seed", "draw", "classifier", "metric", "value"]
     return Study(
         dataset=sel["data"]["dataset"], variants=list(sel["study"]["variants"]), seeds=list(sel["study"]["seeds"]),
         splits=list(splits), runs=pd.DataFrame(rows), observations=pd.DataFrame(obs, columns=columns),
-        timing=pd.DataFrame(timing), real=read_json(inputs.real_scores), gaming=read_json(inputs.gaming.scores),
+        timing=pd.DataFrame(timing, columns=["variant", "seed", "train_s"]), real=read_json(inputs.real_scores),
+        gaming=read_json(inputs.gaming.scores),
         toy=read_json(inputs.toy), classifiers=[read_json(p) for p in inputs.classifier_metrics],
         summaries=summaries,
     )

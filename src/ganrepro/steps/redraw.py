@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ganrepro.core.paths import DrawFiles
 from ganrepro.steps.stepdefs import Inputs, Step, paths_list
-from ganrepro.steps.studyfiles import DRAW, PREPARED, RUN, classifier_inputs, run_file
+from ganrepro.steps.studyfiles import DRAW, PREPARED, RUN, classifier_inputs, run_file, trained_variants
 
 STEP = Step(
     "redraw",
@@ -16,6 +16,7 @@ STEP = Step(
     deps=(run_file("checkpoint"), PREPARED, Inputs(classifier_inputs)),
     outs=(DrawFiles.template(DRAW, "scores"),),
     params=("evaluation.n_samples", "evaluation.splits", "evaluation.bootstrap"),
+    narrowed=(("variant", trained_variants),),  # an external sample set has no generator to draw from
     help="another latent draw from a run's checkpoint, scored (IS, MI, FID per classifier)",
     arg_help=(("--classifiers", "comma-separated classifier model files"),),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ganrepro.steps.stepdefs import Shown, Step
-from ganrepro.steps.studyfiles import PREPARED, RUN, run_file
+from ganrepro.steps.studyfiles import PREPARED, RUN, run_file, trained_variants
 
 STEP = Step(
     "sample",
@@ -16,6 +16,7 @@ STEP = Step(
     params=("evaluation.n_samples", "evaluation.grid_rows"),
     report=(Shown(run_file("grid"), "samples.rst", "Samples"),
             Shown(run_file("traversals"), "traversals.rst", "Latent traversals")),
+    narrowed=(("variant", trained_variants),),  # an external sample set's samples: the import step's
     help="generate samples, a grid and latent traversals (a class grid; an encoder's reconstructions)",
 )
 

@@ -1,17 +1,19 @@
-"""The ``score`` step: a run's samples scored (IS at every split count, MI, FD, code accuracy, memorisation)."""
+"""The ``score`` step: a run's samples scored (IS at every split count, MI, FD, code accuracy, memorisation),
+an external sample set's as a trained run's."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ganrepro.steps.stepdefs import Inputs, Step, paths_list
-from ganrepro.steps.studyfiles import PREPARED, RUN, classifier_inputs, run_file
+from ganrepro.steps.studyfiles import ORIGIN, PREPARED, RUN, classifier_inputs, run_file
 
 STEP = Step(
     "score",
     ("variant", "seed"),
     "ganrepro score --params {params_file} --run " + RUN + " --data " + PREPARED + " --classifiers {classifiers}",
-    deps=(run_file("samples"), run_file("checkpoint"), PREPARED, Inputs(classifier_inputs)),
+    # ORIGIN: a trained run's checkpoint (identity, InfoGAN code metrics); an external set's file
+    deps=(run_file("samples"), ORIGIN, PREPARED, Inputs(classifier_inputs)),
     outs=(run_file("scores"), run_file("probs"), run_file("metrics"), run_file("is_splits")),
     metrics=(run_file("metrics"),),
     plots=((run_file("is_splits"), {"x": "splits", "y": "is", "title": "IS against the number of splits"}),),

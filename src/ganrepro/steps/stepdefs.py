@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from itertools import product
 
 from ganrepro.core import paths
-from ganrepro.core.config import select
+from ganrepro.core.config import external_variants, select
 
 BOTH = frozenset({"snakemake", "dvc"})
 # Wildcards shown with their name in job names and log files: seed0, k1, draw1.
@@ -47,7 +47,19 @@ class Inputs:
     dvc_dirs: tuple[str, ...] = ()
 
 
-Dep = str | Inputs
+@dataclass(frozen=True)
+class RunInput:
+    """One input file of a job of one run that the run's variant decides: a trained run's checkpoint,
+    an external sample set's file (``file(cfg, wildcards)``). ``template``: the file of a trained run;
+    while every job of the step has it, dvc.yaml keeps its ``matrix``; otherwise it writes each job
+    out (``foreach``) with the file as ``${item.<name>}``."""
+
+    name: str
+    file: Callable[[dict, dict], str]
+    template: str | None = None
+
+
+Dep = str | Inputs | RunInput
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,9 @@ def fill(template: str, cfg: dict, wildcards: dict) -> str:
 def expand_deps(step: Step, cfg: dict, wildcards: dict) -> list[str]:
     deps: list[str] = []
     for d in step.deps:
+        if isinstance(d, RunInput):
+            deps.append(d.file(cfg, wildcards))
+            continue
         deps += d.files(cfg) if isinstance(d, Inputs) else [fill(d, cfg, wildcards)]
     return deps
 
@@ -162,9 +177,15 @@ def wildcard_values(step: Step, cfg: dict) -> list[dict]:
     return [dict(zip(step.wildcards, combo, strict=True)) for combo in product(*values)]
 
 
+def external_variant_keys(cfg: dict) -> list[str]:
+    """The external sample sets' definitions (``variants.<name>``, each a ``samples`` source): which
+    variants have no training jobs, and where their samples come from."""
+    return [f"variants.{v}" for v in external_variants(cfg)]
+
+
 # What enumerates the study's jobs (wildcard_values), and the report's own settings.
 PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws", "inception?", "bench?",
-                     "truncation?")
+                     "truncation?", external_variant_keys)
 REPORT_PARAMS = PROVENANCE_PARAMS + ("evaluation.splits", "evaluation.grid_rows", "claims")
 # Wildcards whose values are integers: the CLI parses their flags as int.
 INT_WILDCARDS = frozenset({"seed", "k", "draw"})

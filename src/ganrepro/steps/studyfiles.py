@@ -12,11 +12,34 @@ from itertools import product
 from pathlib import Path
 
 from ganrepro.core import paths
+from ganrepro.core.config import external_variants, is_external, samples_source, trained_variants  # noqa: F401 (trained_variants: the steps narrow to it)
 from ganrepro.core.paths import BenchFiles, ClassifierFiles, DrawFiles, GamingFiles, InceptionFiles, RunFiles
+from ganrepro.steps.stepdefs import RunInput
 
 RUN, PREPARED, CLASSIFIER, DRAW = paths.RUN_DIR, paths.PREPARED, paths.CLASSIFIER_DIR, paths.DRAW_DIR
 run_file = lambda role: RunFiles.template(RUN, role)  # noqa: E731
 inception_file = lambda role: InceptionFiles.template(paths.INCEPTION_DIR, role)  # noqa: E731
+
+
+def external_enabled(cfg: dict) -> bool:
+    """The import step runs when the study lists external sample sets (``variants.<name>.samples``)."""
+    return bool(external_variants(cfg))
+
+
+def _source(cfg: dict, wildcards: dict) -> str:
+    """An external run's sample set: the .npz or PNG folder the params name for its variant and seed."""
+    return samples_source(cfg, wildcards["variant"], int(wildcards["seed"]))
+
+
+def _origin(cfg: dict, wildcards: dict) -> str:
+    """What a run's samples come from: its checkpoint, or an external run's sample set."""
+    if is_external(cfg, wildcards["variant"]):
+        return _source(cfg, wildcards)
+    return paths.fill(run_file("checkpoint"), **{"dataset": cfg["data"]["dataset"], **wildcards})
+
+
+SOURCE = RunInput("source", _source)  # the import step's input
+ORIGIN = RunInput("origin", _origin, run_file("checkpoint"))  # what the score step reads besides the samples
 
 
 def classifier_models(cfg: dict) -> list[str]:
@@ -112,8 +135,15 @@ class ReportInputs:
     inception_missing: str = ""
     bench: Path | None = None  # the bench step's bench.json, when the params enable it
     truncation: tuple[tuple[str, int, RunFiles], ...] = ()  # the runs with a truncation curve
+    # (variant, seed, sample set) of the runs that are external sample sets (the import step's): no
+    # training files, no traversals, no extra draws; their samples, grid and scores as any run's.
+    external: tuple[tuple[str, int, str], ...] = ()
 
     RUN_ROLES = ("summary", "train_log", "timing", "grid", "traversals", "scores")
+    EXTERNAL_ROLES = ("grid", "scores")
+
+    def is_external(self, variant: str, seed: int) -> bool:
+        return any(v == variant and s == seed for v, s, _ in self.external)
 
     @property
     def pictured(self) -> tuple[tuple[str, int, RunFiles], ...]:
@@ -121,7 +151,8 @@ class ReportInputs:
         return tuple(r for r in self.runs if r[1] == first)
 
     def files(self) -> list[str]:
-        out = [getattr(files, role).as_posix() for _, _, files in self.runs for role in self.RUN_ROLES]
+        out = [getattr(files, role).as_posix() for v, s, files in self.runs
+               for role in (self.EXTERNAL_ROLES if self.is_external(v, s) else self.RUN_ROLES)]
         out += [files.samples.as_posix() for _, _, files in self.pictured]
         out += [files.scores.as_posix() for *_, files in self.draws]
         out += [p.as_posix() for p in self.classifier_metrics]
@@ -137,15 +168,16 @@ class ReportInputs:
 
 
 def report_inputs(cfg: dict) -> ReportInputs:
-    """Needs ``study``, ``data.dataset``, ``classifier.count``, ``evaluation.extra_draws`` and
-    ``inception`` when present (the report step declares them)."""
+    """Needs ``study``, ``data.dataset``, ``classifier.count``, ``evaluation.extra_draws``,
+    ``inception`` when present and the external variants' ``variants.<name>`` (the report step declares them)."""
     ds = cfg["data"]["dataset"]
     inception, missing = inception_status(cfg)
     runs = list(product(cfg["study"]["variants"], cfg["study"]["seeds"]))
+    external = external_variants(cfg)
     return ReportInputs(
         runs=tuple((v, s, RunFiles(paths.fill(RUN, variant=v, seed=s))) for v, s in runs),
         draws=tuple((v, s, d, DrawFiles(paths.fill(DRAW, variant=v, seed=s, draw=d)))
-                    for (v, s), d in product(runs, cfg["evaluation"]["extra_draws"])),
+                    for (v, s), d in product(runs, cfg["evaluation"]["extra_draws"]) if v not in external),
         classifier_metrics=tuple(ClassifierFiles(paths.fill(CLASSIFIER, dataset=ds, k=k)).metrics
                                  for k in range(cfg["classifier"]["count"])),
         real_scores=Path(paths.fill(paths.REAL_SCORES, dataset=ds)),
@@ -157,4 +189,5 @@ def report_inputs(cfg: dict) -> ReportInputs:
         bench=Path(BENCH) if bench_enabled(cfg) else None,
         truncation=tuple((v, s, RunFiles(paths.fill(RUN, variant=v, seed=s)))
                          for v, s in product(truncation_variants(cfg), cfg["study"]["seeds"])),
+        external=tuple((v, s, samples_source(cfg, v, s)) for v, s in runs if v in external),
     )

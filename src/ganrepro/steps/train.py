@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ganrepro.steps.stepdefs import Step
-from ganrepro.steps.studyfiles import PREPARED, RUN, run_file
+from ganrepro.steps.studyfiles import PREPARED, RUN, run_file, trained_variants
 
 STEP = Step(
     "train",
@@ -16,6 +16,7 @@ STEP = Step(
     params=("train", "variants.{variant}"),
     plots=((run_file("train_log"), {"x": "iteration", "y": "d_loss", "title": "Training curve: D loss"}),),
     resources=(("gpu", 1),),
+    narrowed=(("variant", trained_variants),),  # not the external sample sets
     help="train one GAN run (variant × seed)",
 )
 
