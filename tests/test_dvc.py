@@ -110,7 +110,7 @@ CODE_EDITS = {
     "schema_description": ("workflow/schemas/params.schema.yaml",
                            _replace("description: Every key the pipeline reads", "description: Each key it reads")),
     "unused": (None, lambda t: t.replace('"""', '"""Edited. ', 1)),
-    "hinge": ("src/ganrepro/gan/losses/__init__.py", _replace(*HINGE)),
+    "hinge": ("src/ganrepro/gan/losses/hinge.py", _replace(*HINGE)),
     "report": ("src/ganrepro/report/tables.py", lambda t: t + "\n\ndef _added():\n    return 1\n"),
 }
 NO_RESULT_CHANGE = ("losses_docstring", "cli_help", "schema_description", "unused")

@@ -12,9 +12,12 @@ import torch.nn as nn
 from scipy.special import log_softmax
 from scipy.stats import norm
 
-from ganrepro.gan import latent, losses, penalties
+from ganrepro.gan import latent, losses
 from ganrepro.gan.models import init_weights
 from ganrepro.gan.models.dcgan import Discriminator
+from ganrepro.gan.penalties.clip import clip_weights
+from ganrepro.gan.penalties.gp import gradient_penalty
+from ganrepro.gan.penalties.r1 import r1_penalty
 
 REAL = np.array([-6.0, -2.5, -0.3, 0.0, 0.7, 1.0, 3.2, 12.0])
 FAKE = np.array([5.0, -1.0, 0.4, -3.3, 0.0, -0.9, 2.1, -14.0])
@@ -69,7 +72,7 @@ def _eps(n: int, dims: int, seed: int) -> torch.Tensor:
 
 
 # -- adversarial losses ---------------------------------------------------------------------------
-# The D/G pairs on logits; IntroVAE's objective (losses.IntrospectiveLoss) is tested in test_introvae.py.
+# The D/G pairs on logits; IntroVAE's objective (losses.introvae.IntrospectiveLoss) is tested in test_introvae.py.
 ON_LOGITS = [name for name in losses.LOSSES if isinstance(losses.LOSSES[name], losses.AdversarialLoss)]
 # G's loss of these reads the real logits too (tests/test_loss_ragan.py checks them against numpy).
 RELATIVISTIC = [name for name in ON_LOGITS if losses.LOSSES[name].g_reads_real]
@@ -123,7 +126,7 @@ def test_gradient_penalty_of_linear_d_is_norm_of_w_minus_one_squared():
     w = torch.randn(2, 3, 3, dtype=torch.float64)
     real, fake = torch.randn(5, 2, 3, 3, dtype=torch.float64), torch.randn(5, 2, 3, 3, dtype=torch.float64)
     d = Linear(w)
-    gp = penalties.gradient_penalty(d, real, fake, generator=torch.Generator().manual_seed(1))
+    gp = gradient_penalty(d, real, fake, generator=torch.Generator().manual_seed(1))
     expected = (w.norm().item() - 1) ** 2
     np.testing.assert_allclose(gp.item(), expected, rtol=1e-12)
     # create_graph: the penalty is differentiable in D's weights, ∂/∂w (‖w‖ − 1)² = 2(‖w‖ − 1)·w/‖w‖
@@ -140,7 +143,7 @@ def test_gradient_penalty_matches_per_sample_jacobians_of_a_conv_d():
         for p in d.parameters():
             p.mul_(6)
     real, fake = torch.rand(6, 1, 28, 28, dtype=torch.float64), torch.rand(6, 1, 28, 28, dtype=torch.float64) * 2 - 1
-    gp = penalties.gradient_penalty(d, real, fake, generator=torch.Generator().manual_seed(7))
+    gp = gradient_penalty(d, real, fake, generator=torch.Generator().manual_seed(7))
 
     eps = _eps(6, 4, seed=7)
     terms = []
@@ -156,7 +159,7 @@ def test_gradient_penalty_is_taken_at_interpolates_not_at_real_or_fake():
     torch.manual_seed(0)
     real = torch.randn(64, 3, dtype=torch.float64) + 1.5
     fake = torch.randn(64, 3, dtype=torch.float64) - 1.5
-    gp = penalties.gradient_penalty(Quadratic(), real, fake, generator=torch.Generator().manual_seed(3))
+    gp = gradient_penalty(Quadratic(), real, fake, generator=torch.Generator().manual_seed(3))
     eps = _eps(64, 2, seed=3)
     x_hat = eps * real + (1 - eps) * fake
     at = lambda x: ((x.norm(dim=1) - 1) ** 2).mean().item()  # noqa: E731  ∇ = x for ½‖x‖²
@@ -167,10 +170,10 @@ def test_gradient_penalty_is_taken_at_interpolates_not_at_real_or_fake():
 
 def test_gradient_penalty_is_deterministic_given_the_generator():
     real, fake = torch.randn(16, 4, dtype=torch.float64), torch.randn(16, 4, dtype=torch.float64)
-    run = lambda seed: penalties.gradient_penalty(Quadratic(), real, fake, torch.Generator().manual_seed(seed)).item()  # noqa: E731
+    run = lambda seed: gradient_penalty(Quadratic(), real, fake, torch.Generator().manual_seed(seed)).item()  # noqa: E731
     assert run(5) == run(5)
     assert run(5) != run(6)
-    assert math.isfinite(penalties.gradient_penalty(Quadratic(), real, fake).item())  # global RNG when None
+    assert math.isfinite(gradient_penalty(Quadratic(), real, fake).item())  # global RNG when None
 
 
 # -- R1 -------------------------------------------------------------------------------------------
@@ -178,21 +181,21 @@ def test_r1_of_quadratic_d_is_mean_squared_norm_of_real_samples():
     torch.manual_seed(0)
     real = torch.randn(10, 2, 4, 4, dtype=torch.float64)
     d = Quadratic(a=1.7)
-    r1 = penalties.r1_penalty(d, real)
+    r1 = r1_penalty(d, real)
     sq = real.flatten(1).pow(2).sum(1).mean().item()
     np.testing.assert_allclose(r1.item(), 1.7**2 * sq, rtol=1e-12)  # ∇ = a·x, R1 = a²·E‖x‖²
     r1.backward()  # create_graph: ∂R1/∂a = 2a·E‖x‖²
     np.testing.assert_allclose(d.a.grad.item(), 2 * 1.7 * sq, rtol=1e-12)
-    np.testing.assert_allclose(penalties.r1_penalty(Linear(torch.full((3,), 2.0, dtype=torch.float64)),
+    np.testing.assert_allclose(r1_penalty(Linear(torch.full((3,), 2.0, dtype=torch.float64)),
                                                  torch.randn(4, 3, dtype=torch.float64)).item(), 12.0)
 
 
 def test_r1_takes_only_real_samples_and_is_zero_centred():
-    assert list(inspect.signature(penalties.r1_penalty).parameters) == ["D", "real"]
+    assert list(inspect.signature(r1_penalty).parameters) == ["D", "real"]
     # zero-centred: a D that is flat at the real samples pays nothing (WGAN-GP would pay 1)
     real = torch.zeros(8, 5, dtype=torch.float64)
-    assert penalties.r1_penalty(Quadratic(), real).item() == 0
-    np.testing.assert_allclose(penalties.gradient_penalty(Quadratic(), real, real).item(), 1.0)
+    assert r1_penalty(Quadratic(), real).item() == 0
+    np.testing.assert_allclose(gradient_penalty(Quadratic(), real, real).item(), 1.0)
 
 
 # -- weight clipping ------------------------------------------------------------------------------
@@ -203,7 +206,7 @@ def test_clip_weights_clamps_outside_and_keeps_inside():
         for p in d.parameters():
             p.copy_(torch.randn_like(p) * 0.05)
     before = [p.detach().clone() for p in d.parameters()]
-    penalties.clip_weights(d, 0.01)
+    clip_weights(d, 0.01)
     n_clipped = 0
     for old, new in zip(before, d.parameters(), strict=True):
         assert new.abs().max() <= 0.01

@@ -15,7 +15,9 @@ from ganrepro.gan.extensions.bottleneck import dual_ascent, gaussian_kl
 from ganrepro.gan.extensions.consistency import consistency_term
 from ganrepro.gan.extensions.entropy import dv_estimate, jsd_estimate, jsd_mi_loss
 from ganrepro.gan.models.wrappers import ActivationDropout, VariationalBottleneck
-from ganrepro.gan.penalties import PENALTIES, PenaltyInputs, roth_gamma, roth_regulariser, wgan_div_penalty
+from ganrepro.gan.penalties import PENALTIES, PenaltyInputs
+from ganrepro.gan.penalties.roth import roth_gamma, roth_regulariser
+from ganrepro.gan.penalties.wgan_div import wgan_div_penalty
 
 
 class Linear(nn.Module):

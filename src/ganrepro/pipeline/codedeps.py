@@ -2,7 +2,7 @@
 
 Snakemake and DVC rerun a step when the code it runs changes, so every step depends, next to its
 data, on the source it runs — at the granularity of modules, through its code fingerprint
-(``ganrepro.pipeline.fingerprint``, a hash of these files' normal form): changing what ``losses.py``
+(``ganrepro.pipeline.fingerprint``, a hash of these files' normal form): changing what ``gan/train.py``
 computes reruns the training jobs (and what follows them), ``report/tables.py`` the report only,
 a module no step imports nothing. The list is read from the code, never written by hand:
 

@@ -303,10 +303,23 @@ class Shaker:
                     for name in sorted(tl.bound_names(st)):  # each name it binds: the modules that name loads
                         if (mod, i, name) in self.kept_aliases:
                             continue
-                        loads = codedeps.closure({t for t, _ in self._alias_refs(mod, st, name)}, functions=False)
-                        if any((self._effectful(t) or self._registers_used(t)) and t not in self.loaded for t in loads):
+                        loads = self._new_loads({t for t, _ in self._alias_refs(mod, st, name)})
+                        if any(self._effectful(t) or self._registers_used(t) for t in loads):
                             # kept for what importing runs: the modules load, the name is not used
                             todo.extend((t, "") for t, _ in self._keep(mod, i, name))
+
+    def _new_loads(self, names: set[str]) -> set[str]:
+        """What importing ``names`` certainly loads that the kept code does not load already: their
+        parents and top-level imports, transitively, not through a module already loaded (``losses``'
+        ``hinge`` imports its package, which discovers ``cross_entropy``: not ``hinge``'s doing)."""
+        seen: set[str] = set()
+        todo = [p for n in names for p in tl.parents(n)]
+        while todo:
+            name = todo.pop()
+            if name not in seen and name not in self.loaded and codedeps.module_path(name):
+                seen.add(name)
+                todo.extend(codedeps.direct_imports(name, False))
+        return seen
 
     def _fixpoint(self, todo: list[tuple[str, str]]) -> None:
         while todo:
