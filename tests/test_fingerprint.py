@@ -400,8 +400,8 @@ def test_a_module_that_registers_a_used_entry_is_kept_even_if_nothing_refers_to_
     import that runs the registration is the run's code, and so is the registration."""
     project.edit(STYLEGAN, "\nclass MappingNetwork(",
                  '\nNORMS.register("pixel_test", lambda c: nn.Identity())\n\n\nclass MappingNetwork(')
-    project.edit(STYLEGAN, "from ganrepro.gan.models.layers import FeatureHeadD\n",
-                 "from ganrepro.gan.models.layers import NORMS, FeatureHeadD\n")
+    project.edit(STYLEGAN, "from ganrepro.gan.models.layers import FeatureHeadD, init_weights\n",
+                 "from ganrepro.gan.models.layers import NORMS, FeatureHeadD, init_weights\n")
     _clear_caches()
     cfg = yaml.safe_load(SMOKE_PARAMS.read_text())
     run = config.resolve_variant(cfg, "dcgan")
@@ -470,3 +470,16 @@ def test_an_unreadable_cache_file_is_recomputed(project, disk_cache):
     fingerprint.use_disk_cache()
     assert _smoke_table() == computed
     assert json.loads(next(disk_cache.glob("*.json")).read_text())  # rewritten whole
+
+
+def test_fingerprints_do_not_depend_on_the_hash_seed(tmp_path):
+    """Every fingerprint is a function of the source and the params only: two processes with other
+    PYTHONHASHSEEDs (set and dict orders inside the shaking) write the same files, cache off."""
+    shutil.copy(SMOKE_PARAMS, tmp_path / "params.yaml")
+    written = []
+    for seed in ("1", "2"):
+        env = {**study_env(ROOT), "PYTHONHASHSEED": seed, fingerprint.CACHE_ENV: ""}
+        run(["ganrepro", "code-fingerprints", "--params", "params.yaml", "--out", str(tmp_path / seed)],
+            cwd=tmp_path, env=env)
+        written.append({str(p.relative_to(tmp_path / seed)): p.read_text() for p in (tmp_path / seed).rglob("*.json")})
+    assert written[0] == written[1] and len(written[0]) > 50

@@ -294,19 +294,30 @@ class Shaker:
         todo: list[tuple[str, str]] = [(codedeps.CLI, "")] + ([(step, "*")] if step else [])
         while todo:
             self._fixpoint(todo)
-            # An import left out still runs: if it loads a module with effects of its own that no
-            # kept statement loads, keep it (and go on).
-            for mod in sorted(self.loaded):
-                for i, st in enumerate(self.mods[mod].body):
-                    if not isinstance(st, ast.Import | ast.ImportFrom):
+            # An import left out still runs: if it loads a module with effects of its own (or that
+            # registers an entry the run uses) that no kept statement loads, keep it, and go on. First
+            # the imports whose own module is such a module; only when there is none, the first
+            # import that loads one through others (then the fixpoint again: what it loaded may be
+            # what the other imports would have loaded, e.g. the registering sibling of a package).
+            todo.extend(self._effect_imports(direct=True) or self._effect_imports(direct=False))
+
+    def _effect_imports(self, direct: bool) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for mod in sorted(self.loaded):
+            for i, st in enumerate(self.mods[mod].body):
+                if not isinstance(st, ast.Import | ast.ImportFrom):
+                    continue
+                for name in sorted(tl.bound_names(st)):  # each name it binds: the modules that name loads
+                    if (mod, i, name) in self.kept_aliases:
                         continue
-                    for name in sorted(tl.bound_names(st)):  # each name it binds: the modules that name loads
-                        if (mod, i, name) in self.kept_aliases:
-                            continue
-                        loads = self._new_loads({t for t, _ in self._alias_refs(mod, st, name)})
-                        if any(self._effectful(t) or self._registers_used(t) for t in loads):
-                            # kept for what importing runs: the modules load, the name is not used
-                            todo.extend((t, "") for t, _ in self._keep(mod, i, name))
+                    targets = {t for t, _ in self._alias_refs(mod, st, name)}
+                    loads = targets - self.loaded if direct else self._new_loads(targets)
+                    if any(self._effectful(t) or self._registers_used(t) for t in loads):
+                        # kept for what importing runs: the modules load, the name is not used
+                        found.extend((t, "") for t, _ in self._keep(mod, i, name))
+                        if not direct:
+                            return found
+        return found
 
     def _new_loads(self, names: set[str]) -> set[str]:
         """What importing ``names`` certainly loads that the kept code does not load already: their

@@ -25,9 +25,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ganrepro.gan.models import resnet
+from ganrepro.core.registry import Needs
+from ganrepro.gan.models import ARCHITECTURES, resnet
+from ganrepro.gan.models.dcgan import QHead
+from ganrepro.gan.models.layers import init_weights, xavier_init
 from ganrepro.gan.models.layers import spectral_norm_or_identity as _sn_or_id
-from ganrepro.gan.models.layers import xavier_init
 
 BLOCKS = 2
 SHARED_DIM = 32  # BigGAN: 128 at ImageNet scale; small here
@@ -123,3 +125,20 @@ def build_discriminator(channels: int, image_size: int, width: int, n_classes: i
                         norm: str) -> ProjectionDiscriminator:
     return ProjectionDiscriminator(resnet.Discriminator(channels, image_size, width, spectral_norm=spectral_norm,
                                                         norm=norm), n_classes, spectral_norm)
+
+
+@ARCHITECTURES.register("biggan", rules=[
+    Needs("trainer", ("conditional",), "the projection D needs each image's class, which trainer 'conditional' passes"),
+])
+def build_biggan(run: dict, channels: int, image_size: int):
+    """Brock 2019 (``models.biggan``): class-conditional G (shared embedding, hierarchical z,
+    conditional BN) and the SNGAN ResNet D with a projection head; the class is the latent's
+    categorical code (trainer ``conditional``). Spectral norm in G follows ``spectral_norm`` too."""
+    codes = run["codes"]
+    g = Generator(run["z_dim"], codes["categorical"], codes["continuous"], channels, image_size, run["width"],
+                         spectral_norm=run["spectral_norm"])
+    d = build_discriminator(channels, image_size, run["width"], codes["categorical"], run["spectral_norm"],
+                                   run["d_norm"])
+    q = QHead(d.feature_dim, codes["categorical"], codes["continuous"])
+    q.apply(init_weights)
+    return g, d, q

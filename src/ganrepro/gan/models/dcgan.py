@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ganrepro.gan.models import ARCHITECTURES
 from ganrepro.gan.models.layers import NORMS, FeatureHeadD, init_weights, spectral_norm_or_identity
 
 
@@ -113,3 +114,6 @@ def build(run: dict, channels: int, image_size: int) -> tuple[Generator, Discrim
     for m in (g, d, q):
         m.apply(init_weights)
     return g, d, q
+
+
+ARCHITECTURES.register("dcgan", build)

@@ -27,7 +27,9 @@ import torch
 import torch.nn as nn
 
 from ganrepro.core.errors import ParamsError
-from ganrepro.gan.models.layers import NORMS, FeatureHeadD, Norm1d, spectral_norm_or_identity
+from ganrepro.gan.models import ARCHITECTURES, latent_dim, refuse_sn_with_batch_norm
+from ganrepro.gan.models.dcgan import QHead
+from ganrepro.gan.models.layers import NORMS, FeatureHeadD, Norm1d, init_weights, spectral_norm_or_identity
 
 SLOPE = 0.1
 
@@ -74,3 +76,17 @@ class Discriminator(FeatureHeadD):
             nn.LeakyReLU(SLOPE, True),
         )
         self.out = sn(nn.Linear(self.feature_dim, 1))
+
+
+@ARCHITECTURES.register("infogan_mnist")
+def build_infogan_mnist(run: dict, channels: int, image_size: int):
+    """The InfoGAN paper's MNIST nets (Chen 2016, Table 1), Q = FC 128 – BN – lReLU – FC; width 64 = paper."""
+    refuse_sn_with_batch_norm(run)
+    g = Generator(latent_dim(run), channels, image_size, run["width"])
+    d = Discriminator(channels, image_size, run["width"], spectral_norm=run["spectral_norm"],
+                                    norm=run["d_norm"])
+    q = QHead(d.feature_dim, run["codes"]["categorical"], run["codes"]["continuous"], batch_norm=True,
+              slope=SLOPE)
+    for m in (g, d, q):
+        m.apply(init_weights)
+    return g, d, q

@@ -15,7 +15,8 @@ import torch
 import torch.nn as nn
 
 from ganrepro.core.images import to_float_images, to_uint8
-from ganrepro.gan.models import dcgan
+from ganrepro.core.registry import Needs
+from ganrepro.gan.models import ARCHITECTURES, dcgan
 from ganrepro.gan.models.layers import init_weights
 
 
@@ -67,3 +68,10 @@ def reconstructions(g: nn.Module, e: Encoder, images: np.ndarray, dev: torch.dev
         mu, _ = e.encode(to_float_images(images[i : i + batch_size]).to(dev))
         out.append(to_uint8(g(mu)))
     return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.uint8)
+
+
+# Huang 2018 (``models.introvae``): the encoder (DCGAN's D body → μ, log σ²) is the discriminator.
+ARCHITECTURES.register("introvae", build, rules=[
+    Needs("trainer", ("introvae",), "the encoder is the discriminator: trainer 'introvae' trains it"),
+    Needs("loss", ("introvae",), "the objective needs the encoder's KL; the other losses have none"),
+])

@@ -35,6 +35,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ganrepro.core.registry import Includes, Needs
+from ganrepro.gan.models import ARCHITECTURES, latent_dim
+from ganrepro.gan.models.dcgan import QHead
+from ganrepro.gan.models.layers import init_weights
+
 STAGES = 2  # doublings: 7 → 14 → 28, 8 → 16 → 32
 SLOPE = 0.2  # leaky ReLU 0.2 in G and D (Karras 2018, appendix A)
 HE_GAIN = math.sqrt(2)
@@ -201,3 +206,19 @@ class Discriminator(_Progress):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+@ARCHITECTURES.register("pggan", rules=[
+    Includes("extensions", "progressive", "it moves the growing nets' stage and fade α"),
+    Needs("spectral_norm", (False,), "PGGAN has its own normalisation: equalised learning rate, pixel norm in G, none in D"),
+    Needs("d_norm", ("none",), "PGGAN has its own normalisation: equalised learning rate, pixel norm in G, none in D"),
+])
+def build_pggan(run: dict, channels: int, image_size: int):
+    """Karras 2018 (``models.pggan``): growing G and D with equalised learning rate, pixel norm and
+    minibatch stddev; the ``progressive`` extension moves their stage and fade α. Weights N(0, 1)
+    (the run-time He scale does the rest), the Q probe DCGAN-initialised."""
+    g = Generator(latent_dim(run), channels, image_size, run["width"])
+    d = Discriminator(channels, image_size, run["width"])
+    q = QHead(d.feature_dim, run["codes"]["categorical"], run["codes"]["continuous"])
+    q.apply(init_weights)
+    return g, d, q

@@ -28,11 +28,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ganrepro.gan.models import ARCHITECTURES, latent_dim, refuse_sn_with_batch_norm
+from ganrepro.gan.models.dcgan import QHead
 from ganrepro.gan.models.layers import (
     NORMS,
     CenterCrop,
     CenterPad,
     FeatureHeadD,
+    init_weights,
     padded_size,
     spectral_norm_or_identity,
     xavier_init,
@@ -119,3 +122,15 @@ class Discriminator(FeatureHeadD):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.blocks(self.pad(x))).sum(dim=(2, 3))
+
+
+@ARCHITECTURES.register("sngan_resnet")
+def build_sngan_resnet(run: dict, channels: int, image_size: int):
+    """The SNGAN paper's 32×32 ResNets (Miyato 2018, Table 4); paper sizes at width 64, Glorot init
+    inside the modules (gain √2 in residual branches), the Q probe DCGAN-initialised."""
+    refuse_sn_with_batch_norm(run)
+    g = Generator(latent_dim(run), channels, image_size, run["width"])
+    d = Discriminator(channels, image_size, run["width"], spectral_norm=run["spectral_norm"], norm=run["d_norm"])
+    q = QHead(d.feature_dim, run["codes"]["categorical"], run["codes"]["continuous"])
+    q.apply(init_weights)
+    return g, d, q

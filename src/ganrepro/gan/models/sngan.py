@@ -33,7 +33,17 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ganrepro.gan.models.layers import NORMS, CenterCrop, CenterPad, FeatureHeadD, padded_size, spectral_norm_or_identity
+from ganrepro.gan.models import ARCHITECTURES, latent_dim, refuse_sn_with_batch_norm
+from ganrepro.gan.models.dcgan import QHead
+from ganrepro.gan.models.layers import (
+    NORMS,
+    CenterCrop,
+    CenterPad,
+    FeatureHeadD,
+    init_weights,
+    padded_size,
+    spectral_norm_or_identity,
+)
 
 SLOPE = 0.1  # "The slopes of all lReLU functions in the networks are set to 0.1" (Miyato 2018, Table 3)
 
@@ -77,3 +87,15 @@ class Discriminator(FeatureHeadD):
         self.body = nn.Sequential(*layers)
         self.feature_dim = widths[-1] * (size // 8) ** 2
         self.out = sn(nn.Linear(self.feature_dim, 1))
+
+
+@ARCHITECTURES.register("sngan_cnn")
+def build_sngan_cnn(run: dict, channels: int, image_size: int):
+    """The SNGAN paper's standard CNN (Miyato 2018, Table 3); paper sizes at width 64, N(0, 0.02) init."""
+    refuse_sn_with_batch_norm(run)
+    g = Generator(latent_dim(run), channels, image_size, run["width"])
+    d = Discriminator(channels, image_size, run["width"], spectral_norm=run["spectral_norm"], norm=run["d_norm"])
+    q = QHead(d.feature_dim, run["codes"]["categorical"], run["codes"]["continuous"])
+    for m in (g, d, q):
+        m.apply(init_weights)
+    return g, d, q

@@ -63,7 +63,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ganrepro.gan.models.layers import FeatureHeadD
+from ganrepro.core.registry import Includes, Needs
+from ganrepro.gan.models import ARCHITECTURES, latent_dim
+from ganrepro.gan.models.dcgan import QHead
+from ganrepro.gan.models.layers import FeatureHeadD, init_weights
 from ganrepro.gan.models.pggan import EqualConv2d, EqualLinear, minibatch_stddev, pixel_norm
 
 BLOCKS = 2  # doublings after the constant: b → 2b → 4b
@@ -311,3 +314,27 @@ class Discriminator(FeatureHeadD):
         h = self.blocks(act(self.from_rgb(x)))
         h = act(self.last_conv(minibatch_stddev(h)))
         return act(self.dense(h.flatten(1)))
+
+
+@ARCHITECTURES.register("stylegan", options={
+    "mapping_layers": "Karras 2019: 8 dense layers in the mapping network",
+    "mapping_lr_mul": "Karras 2019, appendix C: the mapping's learning rate × 0.01",
+}, rules=[
+    Includes("extensions", "style_mixing", "it hands G the run's generator for its mixing and noise draws; "
+             "style_mixing: 0 turns mixing off"),
+    Needs("spectral_norm", (False,), "StyleGAN has its own normalisation: equalised learning rate, weight "
+          "demodulation in G, none in D"),
+    Needs("d_norm", ("none",), "StyleGAN has its own normalisation: equalised learning rate, weight demodulation "
+          "in G, none in D"),
+])
+def build_stylegan(run: dict, channels: int, image_size: int):
+    """Karras 2019 (``models.stylegan``): mapping network (``mapping_layers``, ``mapping_lr_mul``),
+    constant input, StyleGAN2's modulated convolutions, noise inputs, w̄ for the truncation trick;
+    StyleGAN2's residual D. The ``style_mixing`` extension hands G its training-time draws. Weights
+    N(0, 1) (equalised learning rate), the Q probe DCGAN-initialised."""
+    g = Generator(latent_dim(run), channels, image_size, run["width"], run["mapping_layers"],
+                           run["mapping_lr_mul"])
+    d = Discriminator(channels, image_size, run["width"])
+    q = QHead(d.feature_dim, run["codes"]["categorical"], run["codes"]["continuous"])
+    q.apply(init_weights)
+    return g, d, q

@@ -15,6 +15,8 @@ import torch
 
 from ganrepro.core.errors import DataError
 from ganrepro.core.images import to_float_images
+from ganrepro.core.registry import AtLeast, Needs
+from ganrepro.gan.trainers import TRAINERS
 from ganrepro.gan.trainers.gan import Run
 
 
@@ -36,3 +38,12 @@ class ConditionalRun(Run):
     def d_head(self, features: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """The projection D's logits: ψ(φ(x)) + ⟨embed(y), φ(x)⟩ (``models.biggan``), float32."""
         return self.D.head(features, labels).float()
+
+
+TRAINERS.register("conditional", ConditionalRun, rules=[
+    Needs("architecture", ("biggan",), "only BigGAN's nets take each image's class"),
+    Needs("penalty", ("none",), "the penalties call D(x) without a class"),
+    Needs("extensions", ("ema", "orthogonal"), "the others call D(x) without a class"),
+    Needs("lambda_cat", (0,), "the categorical code is the class here, not an InfoGAN code"),
+    AtLeast("codes.categorical", 2, "it is read as the number of classes"),
+])

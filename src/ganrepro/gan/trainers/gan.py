@@ -16,12 +16,14 @@ import torch
 
 from ganrepro.core import precision as prec
 from ganrepro.core.images import to_float_images
+from ganrepro.core.registry import SumAtLeast
 from ganrepro.core.runtime import make_deterministic
 from ganrepro.gan.extensions import DBatch, GBatch, Setup, build_extensions
 from ganrepro.gan.latent import LatentBatch, LatentSpec
 from ganrepro.gan.losses import LOSSES, mutual_information_lower_bound
 from ganrepro.gan.models import build_models
 from ganrepro.gan.optimizers import OPTIMIZERS, adam
+from ganrepro.gan.trainers import TRAINERS
 
 log = logging.getLogger(__name__)
 
@@ -248,3 +250,7 @@ def _numbers(logs: dict) -> dict:
     return {**logs, **dict(zip(keys, values, strict=True))}
 
 
+TRAINERS.register("gan", Run, rules=[
+    SumAtLeast(("codes.categorical", "codes.continuous"), 1, "the L_I probe of every run predicts the codes; e.g. "
+               "continuous: 1 with z_dim one smaller keeps G's input size"),
+])

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import torch
 
+from ganrepro.core.registry import Needs
+from ganrepro.gan.trainers import TRAINERS
 from ganrepro.gan.trainers.gan import Run, _grad_norm, _numbers
 
 LOG_FIELDS = ("kl_real", "kl_rec", "kl_prior", "rec_loss")
@@ -88,3 +90,24 @@ class IntroVAERun(Run):
                "li_cat": zero, "li_cont": zero, "grad_norm_d": grad_norm_d, "grad_norm_g": grad_norm_g,
                **{k: e[k].detach() for k in ("kl_real", "kl_rec", "kl_prior")}, "rec_loss": e["rec"].detach()}
         return _numbers(row) if record else row
+
+
+TRAINERS.register("introvae", IntroVAERun, options={
+    "introvae_alpha": "Huang 2018: α = 0.25",
+    "introvae_beta": "Huang 2018: β = 0.5 (256²)",
+    "introvae_margin": "Huang 2018: m = 110 at 256² with a 512-d latent; set per scale",
+}, rules=[
+    Needs("architecture", ("introvae",), "its step trains an encoder as the discriminator; the other nets have none"),
+    Needs("loss", ("introvae",), "its step minimises IntroVAE's objective; the other losses have no KL"),
+    Needs("penalty", ("none",), "Huang 2018, Algorithm 1, defines no penalty"),
+    Needs("extensions", (), "Huang 2018, Algorithm 1, defines no extension"),
+    Needs("spectral_norm", (False,), "Huang 2018, Algorithm 1, defines no spectral norm"),
+    Needs("d_norm", ("none", "layer"), "batch norm would mix the statistics of real, reconstructed and generated "
+          "batches in the encoder, whose eval mode then reconstructs with their running average"),
+    Needs("n_critic", (1,), "one E update per G update in Huang 2018, Algorithm 1"),
+    Needs("lambda_cat", (0,), "Huang 2018, Algorithm 1, defines no InfoGAN L_I"),
+    Needs("lambda_cont", (0,), "Huang 2018, Algorithm 1, defines no InfoGAN L_I"),
+    Needs("z_prior", ("normal",), "IntroVAE's prior is N(0, I)"),
+    Needs("codes.categorical", (0,), "IntroVAE's prior is N(0, I) over all of G's input, and E encodes no codes"),
+    Needs("codes.continuous", (0,), "IntroVAE's prior is N(0, I) over all of G's input, and E encodes no codes"),
+])
