@@ -50,6 +50,21 @@ def _pictures(study, inputs: ReportInputs, out: ReportFiles, rows: int) -> tuple
     return samples, traversals
 
 
+def _fd_bias_section(inputs: ReportInputs) -> dict | None:
+    """FD at several N on one run (``tables.fd_bias_run``): how much of an FD difference is N."""
+    found = tables.fd_bias_run(inputs)
+    if found is None:
+        return None
+    variant, seed, frame = found
+    n = frame["N"].iloc[-3]
+    note = (f"{variant}, seed {seed}: FD of random subsets of its {n} samples (drawn without replacement) against all "
+            f"of as many real test images' features, per classifier, and FD∞ from the least-squares fit FD_N = FD∞ + "
+            f"c/N (Chong & Forsyth 2020). FD is biased upwards by about c/N: two FDs are comparable only at the "
+            f"same N, and a difference between variants smaller than the change of FD across these N is of the order "
+            f"of the bias.")
+    return {"note": note, "table": tables.display_fd_bias(frame)}
+
+
 def _table_section(title: str, note: str, frame) -> tuple:
     return title, note, render.Table(frame)
 
@@ -94,6 +109,14 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         "summary": tables.display_summary(summary, real, study, tables.display_timing(study.timing)),
         "metric_docs": [(METRICS[m].label, METRICS[m].doc) for m in ("IS", "MI", "FD", "NN_ratio")]
         + [("code accuracy", "1 − code error: " + METRICS["code_error"].doc)],
+        "distribution": tables.display_distribution(summary),
+        "distribution_note": (f"Classifier k0's features, the same as FD's ({tables.n_label(summary)}); mean ± sd "
+                              "over completed seeds; KID's sd within a run (over its subsets) is in the per-run table. "
+                              "▲ marks the best variant per column (lower FD, FD∞ and KID; higher precision, recall, "
+                              "density and coverage)."),
+        "distribution_docs": [(METRICS[m].label, METRICS[m].doc)
+                              for m in ("KID", "precision", "recall", "density", "coverage", "FD_inf")],
+        "fd_bias": _fd_bias_section(inputs),
         "variance": tables.display_variance(pooled, variance.SOURCES), "design": design,
         "ranks": tables.display_ranks(ranks, head),
         "figures": [(out.split_study.name, "IS against the number of splits: mean over seeds per variant "

@@ -162,6 +162,10 @@ def wildcard_values(step: Step, cfg: dict) -> list[dict]:
     return [dict(zip(step.wildcards, combo, strict=True)) for combo in product(*values)]
 
 
+# The options of the distribution metrics (KID, precision/recall, density/coverage, FD's sample-size
+# bias; ganrepro.eval.distribution.PARAM_KEYS): optional, the papers' values when absent.
+DISTRIBUTION_PARAMS = ("evaluation.kid_subset_size?", "evaluation.kid_subsets?", "evaluation.k_precision_recall?",
+                       "evaluation.k_density_coverage?", "evaluation.fd_bias_fractions?")
 # What enumerates the study's jobs (wildcard_values), and the report's own settings.
 PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws", "inception?", "bench?",
                      "truncation?")
