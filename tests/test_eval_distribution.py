@@ -32,9 +32,9 @@ def test_kid_on_whole_sets_equals_torch_fidelity(feats):
     """Subsets as large as the sets: every subset is the whole set, whatever the generator draws."""
     real, fake = feats
     out = distribution.distribution_scores(fake, real, {"kid_subset_size": 300, "kid_subsets": 3})
-    ref = kid_features_to_metric(torch.from_numpy(real), torch.from_numpy(fake), kid_subsets=1, kid_subset_size=300, kid_kernel="poly",
-                                 kid_kernel_poly_degree=3, kid_kernel_poly_gamma=None, kid_kernel_poly_coef0=1,
-                                 verbose=False)
+    ref = kid_features_to_metric(torch.from_numpy(real), torch.from_numpy(fake), kid_subsets=1, kid_subset_size=300,
+                                 kid_kernel="poly", kid_kernel_poly_degree=3, kid_kernel_poly_gamma=None,
+                                 kid_kernel_poly_coef0=1, verbose=False)
     assert out["kid"]["mean"] == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-10)
     assert out["kid"]["std"] == pytest.approx(0.0, abs=1e-15) and out["kid"]["subset_size"] == 300
 

@@ -10,6 +10,7 @@ from ganrepro.core import atomic
 from ganrepro.core.images import pairs_grid_png
 from ganrepro.core.paths import ReportFiles
 from ganrepro.report import claims, figures, render, tables, variance
+from ganrepro.report import dinov2 as dinov2_section
 from ganrepro.report import inception as inception_section
 from ganrepro.report import truncation as truncation_section
 from ganrepro.report.metrics import METRICS
@@ -89,6 +90,8 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         atomic.write_text(path, frame.to_csv(index=False))
     if inputs.inception_real is not None:
         atomic.write_text(out.inception_table, inception_section.rows(inputs, study.splits).to_csv(index=False))
+    if inputs.dinov2_real is not None:
+        atomic.write_text(out.dinov2_table, dinov2_section.rows(inputs).to_csv(index=False))
 
     logs = {(v, s): pd.read_csv(f.train_log) for v, s, f in inputs.runs}
     h_cat = next((s.get("code_entropy_cat") for s in study.summaries.values()), None)
@@ -145,6 +148,8 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         "provenance_page": "../provenance/index.html",
         "truncation": truncation_section.section(study.summaries, inputs, out, head),
     }
+    if "dinov2" in sel["evaluation"].get("encoders", ()):
+        context["details"].append(_table_section(*dinov2_section.section(inputs)))
     if inputs.bench is not None:
         note, table = tables.display_bench(read_json(inputs.bench))
         context["details"].append(("Performance (the bench step)", note, table))

@@ -167,8 +167,8 @@ def wildcard_values(step: Step, cfg: dict) -> list[dict]:
 DISTRIBUTION_PARAMS = ("evaluation.kid_subset_size?", "evaluation.kid_subsets?", "evaluation.k_precision_recall?",
                        "evaluation.k_density_coverage?", "evaluation.fd_bias_fractions?")
 # What enumerates the study's jobs (wildcard_values), and the report's own settings.
-PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws", "inception?", "bench?",
-                     "truncation?")
+PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws", "evaluation.encoders?",
+                     "inception?", "dinov2?", "bench?", "truncation?")
 REPORT_PARAMS = PROVENANCE_PARAMS + ("evaluation.splits", "evaluation.grid_rows", "claims")
 # Wildcards whose values are integers: the CLI parses their flags as int.
 INT_WILDCARDS = frozenset({"seed", "k", "draw"})
