@@ -283,7 +283,7 @@ def test_the_report_scores_an_external_set_beside_the_runs_and_says_where_it_cam
     report = tmp_path / "results/report"
     runs = pd.read_csv(report / "is_table.csv")
     dcgan, mine = (runs[runs.variant == v].iloc[0] for v in ("dcgan", "mine"))
-    assert (mine.precision, mine.source) == ("external", "external/mine/seed0.npz") and pd.isna(dcgan.source)
+    assert (mine.train_precision, mine.source) == ("external", "external/mine/seed0.npz") and pd.isna(dcgan.source)
     for col in ("IS", "MI", "FD", "NN_ratio"):
         assert mine[col] == dcgan[col], col
     assert "mine" in set(pd.read_csv(report / "summary_table.csv").variant)

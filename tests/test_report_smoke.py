@@ -84,7 +84,16 @@ def test_summary_numbers_equal_the_score_files(snakemake_run, report, smoke_para
             assert csv.loc[variant, "IS_sd"] == pytest.approx(statistics.stdev(is10), rel=1e-9)
             assert page.loc[variant, "IS@10, mean ± sd"].removeprefix("▲ ") == \
                 f"{statistics.fmean(is10):.3f} ± {statistics.stdev(is10):.3f}"
-            assert page.loc[variant, "FD, mean ± sd"] == f"{statistics.fmean(fd):.1f} ± {statistics.stdev(fd):.1f}"
+            fd_col = f"FD (N = {smoke_params['evaluation']['n_samples']} samples vs " \
+                     f"{smoke_params['evaluation']['n_samples']} real test images), mean ± sd"  # N beside FD
+            assert page.loc[variant, fd_col] == f"{statistics.fmean(fd):.1f} ± {statistics.stdev(fd):.1f}"
+            dist = Tables((report / "index.html").read_text()).find("KID × 10³").set_index("variant")
+            kid = [1e3 * k["kid"]["mean"] for k in k0s]
+            assert dist.loc[variant, "KID × 10³"].removeprefix("▲ ") == \
+                f"{statistics.fmean(kid):.3f} ± {statistics.stdev(kid):.3f}"
+            cov = [k["coverage"] for k in k0s]
+            assert dist.loc[variant, "coverage"].removeprefix("▲ ") == \
+                f"{statistics.fmean(cov):.3f} ± {statistics.stdev(cov):.3f}"
         assert page.loc[variant, "seeds ok"] == f"{len(k0s)} / {len(smoke_params['study']['seeds'])}"
     real = _json(snakemake_run / "results/real/fashion_mnist/scores.json")
     assert page.loc["real test", "IS@10, mean ± sd"] == f"{real['test']['classifiers']['k0']['is']['10']['mean']:.3f}"

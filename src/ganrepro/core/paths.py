@@ -19,6 +19,7 @@ DRAW_DIR = RUN_DIR + "/draw{draw}"  # another latent draw from the run's checkpo
 REAL_SCORES = "results/real/{dataset}/scores.json"
 GAMING_DIR = "results/gaming/{dataset}"
 INCEPTION_DIR = "results/inception/{dataset}"  # the ImageNet Inception stage's cached train statistics
+DINOV2_DIR = "results/dinov2/{dataset}"  # the DINOv2 stage's real features and statistics (evaluation.encoders)
 TOY = "results/toy/toy_1d.json"
 REPORT_DIR = "results/report"
 BENCH_DIR = "results/bench"  # the bench step: speed against reference loops (wall times: nondeterministic)
@@ -60,6 +61,7 @@ class RunFiles(Files):
         "samples": "samples.npz", "grid": "grid.png", "traversals": "traversals.png",
         "scores": "scores.json", "probs": "probs.npz",
         "inception": "inception_scores.json",  # IS and FID under ImageNet Inception-v3 (when configured)
+        "dinov2": "dinov2_scores.json",  # FD, KID, PR, DC under DINOv2 (when chosen)
         "metrics": "metrics.json", "is_splits": "is_splits.csv",  # flat headline numbers, IS per split count (DVC)
         "truncation": "truncation.json", "truncation_curve": "truncation.png",  # IS/FD over truncation values
         "resume": "resume",  # the train job's scratch space, deliberately not a declared output
@@ -85,6 +87,12 @@ class InceptionFiles(Files):
     NAMES = {"stats": "train_stats.npz", "real_scores": "real_scores.json"}
 
 
+class EncoderFiles(Files):
+    """A feature encoder's per-data-set files (DINOv2): real features with their statistics, real-data scores."""
+
+    NAMES = {"stats": "train_stats.npz", "real_scores": "real_scores.json"}
+
+
 class GamingFiles(Files):
     NAMES = {"scores": "scores.json", "grid": "grid.png"}
 
@@ -97,6 +105,7 @@ class ReportFiles(Files):
              "verdict_table": "verdict_table.csv", "variance_table": "variance_table.csv",
              "rank_table": "rank_table.csv", "observations": "observations.csv",
              "timing_table": "timing_table.csv", "inception_table": "inception_table.csv",
+             "dinov2_table": "dinov2_table.csv",
              "truncation_table": "truncation_table.csv", "truncation_curves": "truncation_curves.png",
              "split_study": "split_study.png",
              "li_curves": "li_curves.png", "training_curves": "training_curves.png", "images": "img"}

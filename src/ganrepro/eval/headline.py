@@ -7,7 +7,9 @@ score step also writes, from the same dict and for domain classifier k0 (the rep
 - ``metrics.json``: ``is`` (mean over splits at the headline split count, 10 where configured, as
   the papers and the report use), ``mi`` (mutual information in nats, p(y) from all samples) and
   ``fd`` (Fréchet distance to real test images in the classifier's feature space); three columns
-  per run in ``dvc exp show``. A diverged run has ``null`` numbers.
+  per run in ``dvc exp show``; ``kid`` (KID's mean over subsets), ``precision``, ``recall``,
+  ``density``, ``coverage`` on the same features; ``n`` and ``n_real``, the numbers of samples
+  and of real test images those compare. A diverged run has ``null`` numbers.
 - ``is_splits.csv``: ``splits,is,std``, one row per configured split count (header only if diverged).
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import io
 
-METRIC_KEYS = ("is", "mi", "fd")
+METRIC_KEYS = ("is", "mi", "fd", "kid", "precision", "recall", "density", "coverage", "n", "n_real")
 CLASSIFIER = "k0"
 
 
@@ -31,8 +33,12 @@ def metrics(scores: dict, splits: list[int]) -> dict:
     if entry is None:
         return out
     is_ = entry["is"].get(str(headline_split(splits)))
-    return {"is": None if is_ is None else float(is_["mean"]), "mi": float(entry["mi"]["mi"]),
-            "fd": float(entry["fid_test"])}
+    kid = entry.get("kid")
+    out.update({"is": None if is_ is None else float(is_["mean"]), "mi": float(entry["mi"]["mi"]),
+                "fd": float(entry["fid_test"]), "kid": None if kid is None else float(kid["mean"]),
+                "n": scores.get("n_samples"), "n_real": entry.get("n_real")})
+    out.update({key: entry.get(key) for key in ("precision", "recall", "density", "coverage")})
+    return out
 
 
 def is_by_splits_csv(scores: dict) -> str:

@@ -10,7 +10,10 @@ split count (Salimans 2016: CIFAR-10 train, 50,000 images, 10 splits: 11.24 ± 0
 split's IS and FID against the training statistics.
 
 ``inception-run`` (per run): IS of the run's samples at every split count and their FID against
-the cached statistics.
+the cached statistics; KID, precision, recall, density, coverage and the FD-bias curve against the
+Inception features of the first ``evaluation.n_samples`` training images, which the statistics file
+keeps beside mu and sigma (``features``; ``distribution.distribution_scores``, as the score step
+does on each classifier's features).
 
 Conventions, those of the published numbers: IS = exp(E KL(p(y|x) || p(y))) over contiguous
 splits, std ddof 0, no shuffling (openai/improved-gan; ``metrics.inception_score_table``); FID
@@ -30,7 +33,7 @@ from ganrepro.core import atomic
 from ganrepro.core.errors import DataFormatError, MissingInput
 from ganrepro.core.paths import InceptionFiles, RunFiles
 from ganrepro.data import load_prepared
-from ganrepro.eval import metrics
+from ganrepro.eval import distribution, metrics
 
 DEFAULT_BATCH = 50
 
@@ -87,30 +90,32 @@ def train_statistics(sel: dict, data_path: Path, out_dir: Path) -> dict:
                  "fid_train": metrics.frechet_distance_from_statistics(*metrics.feature_statistics(test_feats), mu, sigma)
                  if len(test) >= 2 else None},
     }
-    atomic.write_npz(files.stats, mu=mu, sigma=sigma, n=np.asarray(n_train))
+    atomic.write_npz(files.stats, mu=mu, sigma=sigma, n=np.asarray(n_train), features=feats[:n_real])
     atomic.write_json(files.real_scores, result)
     return result
 
 
-def load_statistics(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def load_statistics(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """mu, sigma and the real features the distribution metrics compare with."""
     if not Path(path).is_file():
         raise MissingInput(f"Inception statistics not found: {path} (run the inception_stats step first)")
     try:
         with np.load(path, allow_pickle=False) as f:
-            return f["mu"], f["sigma"]
+            return f["mu"], f["sigma"], f["features"]
     except (OSError, ValueError, KeyError, EOFError) as exc:
         raise DataFormatError(f"{path}: not a readable Inception statistics file ({exc})") from None
 
 
 def score_run(sel: dict, run_dir: Path, stats_path: Path) -> dict:
-    """IS at every split count and FID against the train statistics of one run's samples."""
+    """IS at every split count and FID against the train statistics of one run's samples; KID,
+    precision, recall, density, coverage and the FD-bias curve against the real train features."""
     opts, ev = sel["inception"], sel["evaluation"]
     files = RunFiles(run_dir)
     if not files.samples.is_file():
         raise MissingInput(f"samples not found: {files.samples} (run the sample step first)")
     with np.load(files.samples) as f:
         images = f["images"]
-    mu, sigma = load_statistics(stats_path)
+    mu, sigma, real = load_statistics(stats_path)
     result = {"n": int(len(images)), "weights": _weights_record(opts)}
     if len(images) == 0:  # a diverged run has no samples
         result["status"] = "no samples"
@@ -120,5 +125,6 @@ def score_run(sel: dict, run_dir: Path, stats_path: Path) -> dict:
         result.update(status="scored", **{"is": is_table(logits, ev["splits"])})
         result["fid_train"] = (metrics.frechet_distance_from_statistics(*metrics.feature_statistics(feats), mu, sigma)
                                if len(images) >= 2 else None)
+        result.update(distribution.distribution_scores(feats, real, ev))
     atomic.write_json(files.inception, result)
     return result

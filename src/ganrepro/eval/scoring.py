@@ -1,14 +1,15 @@
 """Scoring a set of images: each classifier's one pass (probabilities and penultimate features),
-then IS at every split count, MI, FD, memorisation, as pure functions of those arrays
-(``ganrepro.eval.metrics``). Shared by a run's scores (``evaluate``) and the reference rows
-(``references``).
+then IS at every split count, MI, FD, memorisation, and on the score step's sets KID, precision,
+recall, density, coverage and FD's sample-size bias, as pure functions of those arrays
+(``ganrepro.eval.metrics``, ``ganrepro.eval.distribution``). Shared by a run's scores
+(``evaluate``) and the reference rows (``references``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ganrepro.eval import metrics
+from ganrepro.eval import distribution, metrics
 from ganrepro.eval.classifier import load_classifier, predict, real_test_pass
 
 
@@ -35,11 +36,12 @@ def _nn_distances(images: np.ndarray, train: np.ndarray) -> np.ndarray:
 
 
 def classifier_scores(image_sets: dict[str, np.ndarray], data: dict, classifier_paths: list[str], ev: dict,
-                      dev) -> tuple[dict[str, dict], dict]:
+                      dev, with_distribution: bool = False) -> tuple[dict[str, dict], dict]:
     """Per image set and classifier k: IS at every split count, MI with its bootstrap interval, FID to
-    real test images. The real test images' features are the classifier step's
-    (``classifier.real_test_pass``), read once for all sets. Returns (per set: per classifier
-    scores, probabilities keyed ``{set}_k{k}``)."""
+    real test images; ``with_distribution``: also KID, precision, recall, density, coverage and the
+    FD-bias curve against the same real features (``distribution.distribution_scores``). The real
+    test images' features are the classifier step's (``classifier.real_test_pass``), read once for
+    all sets. Returns (per set: per classifier scores, probabilities keyed ``{set}_k{k}``)."""
     per: dict[str, dict] = {name: {} for name in image_sets}
     cache = {}
     n = max(len(images) for images in image_sets.values())  # FID against as many real test images as samples
@@ -49,7 +51,10 @@ def classifier_scores(image_sets: dict[str, np.ndarray], data: dict, classifier_
         for name, images in image_sets.items():
             out = predict(model, images, dev)
             entry = _classifier_scores(out["probs"], ev["splits"], ev["bootstrap"])
-            entry["fid_test"] = metrics.frechet_distance(out["features"], ref["features"][: len(images)])
+            real = ref["features"][: len(images)]
+            entry["fid_test"] = metrics.frechet_distance(out["features"], real)
+            if with_distribution:
+                entry.update(distribution.distribution_scores(out["features"], real, ev))
             per[name][f"k{k}"] = entry
             cache[f"{name}_k{k}"] = out["probs"]
     return per, cache
@@ -57,11 +62,12 @@ def classifier_scores(image_sets: dict[str, np.ndarray], data: dict, classifier_
 
 def score_images(image_sets: dict[str, np.ndarray], data: dict, classifier_paths: list[str], ev: dict,
                  dev) -> tuple[dict[str, dict], dict]:
-    """IS at every split count, MI, FID (per classifier) and the memorisation check, for each named
+    """IS at every split count, MI, FID, KID, precision, recall, density, coverage, the FD-bias curve
+    (per classifier) and the memorisation check, for each named
     image set (a run's raw samples, and its EMA generator's); what the sets share (classifiers, the
     real reference features and distances) is computed once. Returns (scores by set, probabilities
     by set and classifier, keyed ``{set}_k{k}``)."""
-    per, cache = classifier_scores(image_sets, data, classifier_paths, ev, dev)
+    per, cache = classifier_scores(image_sets, data, classifier_paths, ev, dev, with_distribution=True)
     m = ev["memorisation_samples"]
     test_nn = _nn_distances(data["x_test"][:m], data["x_train"])
     splits = [str(s) for s in ev["splits"]]

@@ -35,6 +35,8 @@ from ganrepro.pipeline import provenance
 from ganrepro.steps import (
     bench,
     classifier,
+    dinov2_run,
+    dinov2_stats,
     download,
     game,
     import_samples,
@@ -87,6 +89,12 @@ from ganrepro.steps.studyfiles import (  # noqa: F401  (re-exported)
     classifier_inputs,
     classifier_models,
     data_source,
+    dinov2_enabled,
+    dinov2_file,
+    dinov2_status,
+    dinov2_weights,
+    encoder_status,
+    encoders,
     external_enabled,
     external_variants,
     inception_enabled,
@@ -114,8 +122,8 @@ def benchmark_files(cfg: dict) -> list[str]:
 
 # The study's steps in order, one module each (``ganrepro.steps``), and Snakemake's own provenance
 # step (``pipeline.provenance``: it reads this table). A new step is its module plus its place here.
-STEP_MODULES = (download, prepare, classifier, train, sample, import_samples, score, redraw, score_real, game, inception_stats,
-                inception_run, bench, truncation, toy, report, provenance)
+STEP_MODULES = (download, prepare, classifier, train, sample, import_samples, score, redraw, score_real, game,
+                inception_stats, inception_run, dinov2_stats, dinov2_run, bench, truncation, toy, report, provenance)
 STEPS: dict[str, Step] = {m.STEP.name: m.STEP for m in STEP_MODULES}
 
 

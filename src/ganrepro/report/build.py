@@ -10,6 +10,7 @@ from ganrepro.core import atomic
 from ganrepro.core.images import pairs_grid_png
 from ganrepro.core.paths import ReportFiles
 from ganrepro.report import claims, figures, render, tables, variance
+from ganrepro.report import dinov2 as dinov2_section
 from ganrepro.report import inception as inception_section
 from ganrepro.report import truncation as truncation_section
 from ganrepro.report.metrics import METRICS
@@ -64,6 +65,19 @@ def _external_section(inputs: ReportInputs) -> tuple:
     return ("External sample sets", "Variants given as samples of a generator trained elsewhere "
             "(variants.<name>.samples): not trained here, scored by the same steps as the study's runs (first "
             "evaluation.n_samples images; no latent codes, training curves or extra draws).", render.Table(pd.DataFrame(rows)))
+def _fd_bias_section(inputs: ReportInputs) -> dict | None:
+    """FD at several N on one run (``tables.fd_bias_run``): how much of an FD difference is N."""
+    found = tables.fd_bias_run(inputs)
+    if found is None:
+        return None
+    variant, seed, frame = found
+    n = frame["N"].iloc[-3]
+    note = (f"{variant}, seed {seed}: FD of random subsets of its {n} samples (drawn without replacement) against all "
+            f"of as many real test images' features, per classifier, and FD∞ from the least-squares fit FD_N = FD∞ + "
+            f"c/N (Chong & Forsyth 2020). FD is biased upwards by about c/N: two FDs are comparable only at the "
+            f"same N, and a difference between variants smaller than the change of FD across these N is of the order "
+            f"of the bias.")
+    return {"note": note, "table": tables.display_fd_bias(frame)}
 
 
 def _table_section(title: str, note: str, frame) -> tuple:
@@ -90,6 +104,8 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         atomic.write_text(path, frame.to_csv(index=False))
     if inputs.inception_real is not None:
         atomic.write_text(out.inception_table, inception_section.rows(inputs, study.splits).to_csv(index=False))
+    if inputs.dinov2_real is not None:
+        atomic.write_text(out.dinov2_table, dinov2_section.rows(inputs).to_csv(index=False))
 
     logs = {(v, s): pd.read_csv(f.train_log) for v, s, f in inputs.runs if not inputs.is_external(v, s)}
     h_cat = next((s.get("code_entropy_cat") for s in study.summaries.values() if s), None)
@@ -111,6 +127,14 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         "summary": tables.display_summary(summary, real, study, tables.display_timing(study.timing)),
         "metric_docs": [(METRICS[m].label, METRICS[m].doc) for m in ("IS", "MI", "FD", "NN_ratio")]
         + [("code accuracy", "1 − code error: " + METRICS["code_error"].doc)],
+        "distribution": tables.display_distribution(summary),
+        "distribution_note": (f"Classifier k0's features, the same as FD's ({tables.n_label(summary)}); mean ± sd "
+                              "over completed seeds; KID's sd within a run (over its subsets) is in the per-run table. "
+                              "▲ marks the best variant per column (lower FD, FD∞ and KID; higher precision, recall, "
+                              "density and coverage)."),
+        "distribution_docs": [(METRICS[m].label, METRICS[m].doc)
+                              for m in ("KID", "precision", "recall", "density", "coverage", "FD_inf")],
+        "fd_bias": _fd_bias_section(inputs),
         "variance": tables.display_variance(pooled, variance.SOURCES), "design": design,
         "ranks": tables.display_ranks(ranks, head),
         "figures": [(out.split_study.name, "IS against the number of splits: mean over seeds per variant "
@@ -143,6 +167,8 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         context["details"].insert(0, _external_section(inputs))
         context["design"] += (f"; external sample sets (not trained here, scored as given): "
                               f"{', '.join(dict.fromkeys(v for v, _, _ in inputs.external))}")
+    if "dinov2" in sel["evaluation"].get("encoders", ()):
+        context["details"].append(_table_section(*dinov2_section.section(inputs)))
     if inputs.bench is not None:
         note, table = tables.display_bench(read_json(inputs.bench))
         context["details"].append(("Performance (the bench step)", note, table))

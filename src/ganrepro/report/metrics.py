@@ -28,6 +28,21 @@ METRICS.register("IS", Metric("IS", "higher", "Inception Score at the headline s
 METRICS.register("MI", Metric("MI (nats)", "higher", "mutual information I(x; y) = log IS with p(y) from all samples"))
 METRICS.register("FD", Metric("FD", "lower", "Fréchet distance between the classifier k0 features of the samples "
                               "and of as many real test images"))
+METRICS.register("KID", Metric("KID", "lower", "Kernel Inception Distance (Bińkowski 2018) on the classifier k0 "
+                               "features of the samples and of as many real test images: unbiased MMD² with the "
+                               "kernel (xᵀy/d + 1)³, mean over random subsets (evaluation.kid_subset_size, kid_subsets); "
+                               "unbiased, so it can be negative"))
+METRICS.register("precision", Metric("precision", "higher", "Kynkäänniemi 2019: share of samples inside the real "
+                                     "features' k-NN manifold (k = evaluation.k_precision_recall, 3), classifier k0"))
+METRICS.register("recall", Metric("recall", "higher", "Kynkäänniemi 2019: share of real test images inside the "
+                                  "samples' k-NN manifold (k = 3), classifier k0"))
+METRICS.register("density", Metric("density", "higher", "Naeem 2020: mean number of real k-NN balls (k = "
+                                   "evaluation.k_density_coverage, 5) a sample falls in, over k; 1 for samples "
+                                   "distributed as the real data, above 1 where they crowd dense regions"))
+METRICS.register("coverage", Metric("coverage", "higher", "Naeem 2020: share of real test images whose k-NN ball "
+                                    "(k = 5) holds at least one sample"))
+METRICS.register("FD_inf", Metric("FD∞", "lower", "FD extrapolated to infinitely many samples (Chong & Forsyth 2020): "
+                                  "the fit FD_N = FD∞ + c/N over FD on evaluation.fd_bias_fractions of the samples"))
 METRICS.register("code_error", Metric("code error", "lower", "InfoGAN's categorical code as a classifier of real "
                                       "test images (Q's argmax code, matched one-to-one to the classes)"))
 METRICS.register("LI_fraction", Metric("L_I / H(c)", "higher", "the mutual-information bound L_I (categorical part, "

@@ -1,9 +1,11 @@
 """The study's numbers, read from the files the pipeline declared as the report's inputs.
 
 ``Study.runs``: one row per run (variant × seed) at the canonical evaluation (classifier k0, the
-sample step's draw): IS at every split count, MI, FD, code error, L_I / H(c), memorisation,
-classifier and draw gaps, status and the final training-log means (an external sample set: its
-scores only, precision "external" and its file under ``source``). ``Study.observations``: the
+sample step's draw): IS at every split count, MI, FD, KID (mean, sd over subsets), precision,
+recall, density, coverage with N (samples) and N_real (real test images), code error, L_I / H(c),
+memorisation, classifier and draw gaps, status, the training precision (``train_precision``) and
+the final training-log means (an external sample set: its scores only, ``train_precision``
+"external" and its file under ``source``). ``Study.observations``: the
 long table behind the variance decomposition, one row per (run, draw, classifier, metric).
 Reference sets (real data, gamed inputs, the toy) are looked up by ``reference_sample``.
 """
@@ -92,7 +94,7 @@ def run_row(variant: str, seed: int, scores: dict, summary: dict, draws: list[di
     per = scores.get("classifiers", {})
     k0 = per.get("k0")
     row = {"variant": variant, "seed": seed, "status": scores["status"], "n_samples": scores.get("n_samples", 0),
-           "precision": summary.get("precision", summary.get("config", {}).get("precision", "float32"))}
+           "train_precision": summary.get("precision", summary.get("config", {}).get("precision", "float32"))}
     for s in splits:
         v = (k0 or {}).get("is", {}).get(str(s))
         row[f"IS_{s}"] = v["mean"] if v else np.nan
@@ -101,6 +103,7 @@ def run_row(variant: str, seed: int, scores: dict, summary: dict, draws: list[di
     mi = (k0 or {}).get("mi", {})
     row.update(MI=mi.get("mi", np.nan), MI_lo=mi.get("lo", np.nan), MI_hi=mi.get("hi", np.nan),
                FD=k0["fid_test"] if k0 else np.nan)
+    row.update(distribution_columns(k0))
     codes = scores.get("codes")
     row["code_error"] = codes["q_on_real_test"]["error"] if codes else np.nan
     row["code_trained"] = bool(codes and codes.get("trained_q"))
@@ -116,6 +119,20 @@ def run_row(variant: str, seed: int, scores: dict, summary: dict, draws: list[di
     for key, value in summary.get("final", {}).items():
         row[f"final_{key}"] = value if value is not None else np.nan
     return row
+
+
+DISTRIBUTION_COLUMNS = ("KID", "KID_sd", "precision", "recall", "density", "coverage", "n_real", "FD_inf")
+
+
+def distribution_columns(entry: dict | None) -> dict:
+    """KID (mean, sd over subsets), precision, recall, density, coverage, the real set's N and FD∞ of
+    one classifier entry of scores.json (NaN where not computed)."""
+    entry = entry or {}
+    kid, bias = entry.get("kid") or {}, entry.get("fd_bias") or {}
+    values = {"KID": kid.get("mean"), "KID_sd": kid.get("std"), "n_real": entry.get("n_real"),
+              "FD_inf": bias.get("fd_inf")}
+    values.update({m: entry.get(m) for m in ("precision", "recall", "density", "coverage")})
+    return {c: np.nan if values[c] is None else values[c] for c in DISTRIBUTION_COLUMNS}
 
 
 def observation_rows(variant: str, seed: int, draw: int, scores: dict, splits: list[int]) -> list[dict]:
@@ -144,7 +161,7 @@ def load_study(sel: dict, inputs: ReportInputs) -> Study:
         extra = draws_of.get((variant, seed), [])
         row = run_row(variant, seed, scores, summary, [d for _, d in extra], splits)
         if inputs.external:  # the column only in a study with external sample sets
-            row["precision"] = "external" if external else row["precision"]
+            row["train_precision"] = "external" if external else row["train_precision"]
             row["source"] = scores.get("external", {}).get("file", "")
         rows.append(row)
         for draw, sc in [(0, scores)] + extra:

@@ -35,15 +35,24 @@ def pm(mean, sd, digits: int = 3) -> str:
 
 
 # -- numeric frames (CSV) -------------------------------------------------------------------------
+# The sample-set metrics on the FD features (classifier k0), summarised per variant like IS, MI and FD.
+DISTRIBUTION_METRICS = ("FD_inf", "KID", "precision", "recall", "density", "coverage")
+
+
 def summary_frame(study: Study) -> pd.DataFrame:
-    """Per variant over completed seeds: mean, sd (ddof 1) and 95% t interval of IS, MI, FD; code
-    accuracy where the code is trained; memorisation ratio; diverged runs."""
+    """Per variant over completed seeds: mean, sd (ddof 1) and 95% t interval of IS, MI, FD, FD∞,
+    KID, precision, recall, density, coverage; the samples' and the real images' N; code accuracy
+    where the code is trained; memorisation ratio; diverged runs."""
     rows = []
     for variant in study.variants:
         mine = study.runs[study.runs.variant == variant]
         ok = mine[mine.status == "completed"]
         row = {"variant": variant, "seeds_ok": len(ok), "seeds": len(mine), "diverged_runs": len(mine) - len(ok)}
-        for m in ("IS", "MI", "FD", "NN_ratio"):
+        row.update(n=_n_of(ok, "n_samples"), n_real=_n_of(ok, "n_real"))
+        for m in ("IS", "MI", "FD", "NN_ratio") + DISTRIBUTION_METRICS:
+            if m not in ok:  # scores.json written before the metric existed
+                row.update({f"{m}_{x}": np.nan for x in ("mean", "sd", "lo", "hi")})
+                continue
             s = Sample.of(ok[m].astype(float))
             iv = stats.mean_interval(s)
             row.update({f"{m}_mean": s.mean, f"{m}_sd": s.sd, f"{m}_lo": iv.lo if iv else np.nan,
@@ -53,6 +62,22 @@ def summary_frame(study: Study) -> pd.DataFrame:
         row.update(code_accuracy_mean=acc.mean, code_accuracy_sd=acc.sd)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _n_of(runs: pd.DataFrame, col: str) -> str:
+    """The N of a variant's runs: one number, or the distinct ones ("5000/4000"), "" when none."""
+    if col not in runs:
+        return ""
+    values = sorted({int(v) for v in runs[col] if isinstance(v, (int, float, np.integer)) and math.isfinite(v)})
+    return "/".join(str(v) for v in values)
+
+
+def n_label(summary: pd.DataFrame) -> str:
+    """"N = 5000 samples vs 5000 real test images" for a study whose runs share their N, else "N per row"."""
+    ns, nr = {n for n in summary.get("n", []) if n}, {n for n in summary.get("n_real", []) if n}
+    if len(ns) == 1 and len(nr) == 1:
+        return f"N = {ns.pop()} samples vs {nr.pop()} real test images"
+    return "N per row"
 
 
 def real_frame(study: Study) -> pd.DataFrame:
@@ -83,7 +108,8 @@ def _best(values: pd.Series, higher: bool) -> int | None:
 def display_summary(summary: pd.DataFrame, real: pd.DataFrame, study: Study, train_s: pd.Series) -> Table:
     """Real-data rows on top (one data set each: no seed spread), then one row per variant."""
     head = study.head
-    is_col, mi_col, fd_col, acc_col = f"IS@{head}, mean ± sd", "MI (nats) [95% CI]", "FD, mean ± sd", "code accuracy"
+    is_col, mi_col, acc_col = f"IS@{head}, mean ± sd", "MI (nats) [95% CI]", "code accuracy"
+    fd_col = f"FD ({n_label(summary)}), mean ± sd"
     ref = pd.DataFrame({
         "": real["data"], "seeds ok": "", is_col: [fmt(x) for x in real[f"IS_{head}"]],
         mi_col: [fmt(x) for x in real["MI"]], fd_col: "", acc_col: "", "NN ratio": "", "diverged": "",
@@ -122,11 +148,60 @@ def _mi_ci(frame: pd.DataFrame) -> list[str]:
     return [f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]" for m, lo, hi in zip(frame.MI, frame.MI_lo, frame.MI_hi, strict=True)]
 
 
+def display_distribution(summary: pd.DataFrame) -> Table:
+    """Per variant, mean ± sd over completed seeds: FD and FD∞, KID (× 10³), precision, recall,
+    density, coverage, with N (samples / real test images) beside them; ▲ the best per column."""
+    cols = {"FD": ("FD", 2, False, 1), "FD_inf": ("FD∞", 2, False, 1), "KID": ("KID × 10³", 3, False, 1e3),
+            "precision": ("precision", 3, True, 1), "recall": ("recall", 3, True, 1),
+            "density": ("density", 3, True, 1), "coverage": ("coverage", 3, True, 1)}
+    frame = pd.DataFrame({"variant": summary["variant"],
+                          "seeds ok": [f"{a} / {b}" for a, b in zip(summary.seeds_ok, summary.seeds, strict=True)],
+                          "N (samples / real)": [f"{a} / {b}" if a else "–" for a, b in
+                                                 zip(summary["n"], summary["n_real"], strict=True)]})
+    best = set()
+    for m, (label, digits, higher, scale) in cols.items():
+        frame[label] = [pm(a * scale, b * scale, digits) for a, b in zip(summary[f"{m}_mean"], summary[f"{m}_sd"], strict=True)]
+        i = _best(summary[f"{m}_mean"], higher)
+        if i is not None:
+            best.add((i, label))
+    return Table(frame, best=frozenset(best))
+
+
+def fd_bias_run(inputs: ReportInputs) -> tuple[str, int, pd.DataFrame] | None:
+    """FD at several N on one run's samples (the first variant's first seed that has the curve), every
+    classifier: (variant, seed, frame of N, FD per classifier, and the fit's FD∞ and slope rows)."""
+    for variant, seed, files in inputs.runs:
+        per = read_json(files.scores).get("classifiers", {})
+        curves = {k: e["fd_bias"] for k, e in per.items() if e.get("fd_bias")}
+        if not curves:
+            continue
+        sizes = next(iter(curves.values()))["sizes"]
+        rows = [{"N": str(n), **{k: c["fd"][i] for k, c in curves.items()}} for i, n in enumerate(sizes)]
+        rows.append({"N": "∞ (fit FD_N = FD∞ + c/N)", **{k: c.get("fd_inf") for k, c in curves.items()}})
+        rows.append({"N": "slope c", **{k: c.get("slope") for k, c in curves.items()}})
+        return variant, seed, pd.DataFrame(rows)
+    return None
+
+
+def display_fd_bias(frame: pd.DataFrame) -> Table:
+    out = pd.DataFrame({"N (samples)": frame["N"]})
+    for k in frame.columns[1:]:
+        out[f"FD, classifier {k}"] = [fmt(x, 0 if n == "slope c" else 2) for x, n in zip(frame[k], frame["N"], strict=True)]
+    return Table(out)
+
+
 def display_per_run(runs: pd.DataFrame, splits: list[int]) -> Table:
+    extra = {}
+    if "KID" in runs:
+        extra = {"N (samples / real)": [f"{int(a)} / {int(b)}" if math.isfinite(b) else "–"
+                                        for a, b in zip(runs.n_samples, runs.n_real.astype(float), strict=True)],
+                 "FD∞": [fmt(x, 1) for x in runs.FD_inf],
+                 "KID × 10³": [pm(1e3 * a, 1e3 * b, 3) for a, b in zip(runs.KID, runs.KID_sd, strict=True)],
+                 **{m: [fmt(x) for x in runs[m]] for m in ("precision", "recall", "density", "coverage")}}
     return Table(pd.DataFrame({
         "variant": runs.variant, "seed": runs.seed, "status": runs.status,
-        "precision": runs["precision"] if "precision" in runs else "–", **_is_cells(runs, splits),
-        "MI [bootstrap 95%]": _mi_ci(runs), "FD": [fmt(x, 1) for x in runs.FD],
+        "train precision": runs["train_precision"] if "train_precision" in runs else "–", **_is_cells(runs, splits),
+        "MI [bootstrap 95%]": _mi_ci(runs), "FD": [fmt(x, 1) for x in runs.FD], **extra,
         "code error (Q on real)": [fmt(x) for x in runs.code_error], "NN ratio": [fmt(x, 2) for x in runs.NN_ratio],
         "classifier gap %": [fmt(x, 2) for x in runs.classifier_gap], "draw gap %": [fmt(x, 2) for x in runs.draw_gap],
     }))

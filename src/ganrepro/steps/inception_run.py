@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganrepro.steps.stepdefs import Inputs, Step
+from ganrepro.steps.stepdefs import DISTRIBUTION_PARAMS, Inputs, Step
 from ganrepro.steps.studyfiles import RUN, inception_enabled, inception_file, inception_weights, run_file
 
 STEP = Step(
@@ -13,10 +13,10 @@ STEP = Step(
     "ganrepro inception-run --params {params_file} --run " + RUN + " --stats " + inception_file("stats"),
     deps=(run_file("samples"), inception_file("stats"), Inputs(inception_weights)),
     outs=(run_file("inception"),),
-    params=("inception", "evaluation.splits"),
+    params=("inception", "evaluation.splits") + DISTRIBUTION_PARAMS,
     resources=(("gpu", 1),),
     enabled=inception_enabled,
-    help="ImageNet Inception-v3: IS at every split count and FID of a run's samples",
+    help="ImageNet Inception-v3: IS at every split count, FID, KID, precision/recall, density/coverage of a run's samples",
     arg_help=(("--stats", "the train_stats.npz of inception-stats"),),
 )
 

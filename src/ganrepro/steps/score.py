@@ -1,11 +1,11 @@
-"""The ``score`` step: a run's samples scored (IS at every split count, MI, FD, code accuracy, memorisation),
-an external sample set's as a trained run's."""
+"""The ``score`` step: a run's samples scored (IS at every split count, MI, FD, KID, PR, DC, code accuracy,
+memorisation), an external sample set's as a trained run's."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ganrepro.steps.stepdefs import Inputs, Step, paths_list
+from ganrepro.steps.stepdefs import DISTRIBUTION_PARAMS, Inputs, Step, paths_list
 from ganrepro.steps.studyfiles import ORIGIN, PREPARED, RUN, classifier_inputs, run_file
 
 STEP = Step(
@@ -17,8 +17,9 @@ STEP = Step(
     outs=(run_file("scores"), run_file("probs"), run_file("metrics"), run_file("is_splits")),
     metrics=(run_file("metrics"),),
     plots=((run_file("is_splits"), {"x": "splits", "y": "is", "title": "IS against the number of splits"}),),
-    params=("evaluation.splits", "evaluation.bootstrap", "evaluation.memorisation_samples"),
-    help="IS at every split count, MI, FID, code accuracy, memorisation",
+    params=("evaluation.splits", "evaluation.bootstrap", "evaluation.memorisation_samples") + DISTRIBUTION_PARAMS,
+    help="IS at every split count, MI, FID, KID, precision/recall, density/coverage, FD-bias curve, code accuracy, "
+         "memorisation",
     arg_help=(("--classifiers", "comma-separated classifier model files"),),
 )
 

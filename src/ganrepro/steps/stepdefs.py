@@ -183,9 +183,13 @@ def external_variant_keys(cfg: dict) -> list[str]:
     return [f"variants.{v}" for v in external_variants(cfg)]
 
 
+# The options of the distribution metrics (KID, precision/recall, density/coverage, FD's sample-size
+# bias; ganrepro.eval.distribution.PARAM_KEYS): optional, the papers' values when absent.
+DISTRIBUTION_PARAMS = ("evaluation.kid_subset_size?", "evaluation.kid_subsets?", "evaluation.k_precision_recall?",
+                       "evaluation.k_density_coverage?", "evaluation.fd_bias_fractions?")
 # What enumerates the study's jobs (wildcard_values), and the report's own settings.
-PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws", "inception?", "bench?",
-                     "truncation?", external_variant_keys)
+PROVENANCE_PARAMS = ("study", "data.dataset", "classifier.count", "evaluation.extra_draws", "evaluation.encoders?",
+                     "inception?", "dinov2?", "bench?", "truncation?", external_variant_keys)
 REPORT_PARAMS = PROVENANCE_PARAMS + ("evaluation.splits", "evaluation.grid_rows", "claims")
 # Wildcards whose values are integers: the CLI parses their flags as int.
 INT_WILDCARDS = frozenset({"seed", "k", "draw"})

@@ -1,5 +1,6 @@
 """What the params decide about a study's files: the classifier models, the optional steps'
-switches (Inception, bench, truncation) and everything the report reads (``report_inputs``).
+switches (the encoders Inception and DINOv2, bench, truncation) and everything the report reads
+(``report_inputs``).
 
 The steps' declarations (``ganrepro.steps``) read them; the step table (``ganrepro.pipeline``)
 re-exports every name.
@@ -13,12 +14,30 @@ from pathlib import Path
 
 from ganrepro.core import paths
 from ganrepro.core.config import external_variants, is_external, samples_source, trained_variants  # noqa: F401 (trained_variants: the steps narrow to it)
-from ganrepro.core.paths import BenchFiles, ClassifierFiles, DrawFiles, GamingFiles, InceptionFiles, RunFiles
+from ganrepro.core.paths import (
+    BenchFiles,
+    ClassifierFiles,
+    DrawFiles,
+    EncoderFiles,
+    GamingFiles,
+    InceptionFiles,
+    RunFiles,
+)
 from ganrepro.steps.stepdefs import RunInput
 
 RUN, PREPARED, CLASSIFIER, DRAW = paths.RUN_DIR, paths.PREPARED, paths.CLASSIFIER_DIR, paths.DRAW_DIR
 run_file = lambda role: RunFiles.template(RUN, role)  # noqa: E731
 inception_file = lambda role: InceptionFiles.template(paths.INCEPTION_DIR, role)  # noqa: E731
+dinov2_file = lambda role: EncoderFiles.template(paths.DINOV2_DIR, role)  # noqa: E731
+# params evaluation.encoders when absent: today's behaviour (ganrepro.eval.encoders.ENCODERS names them all;
+# this module reads the choice without importing the encoders, so no step's code depends on them).
+DEFAULT_ENCODERS = ("classifiers", "inception")
+ENCODER_NAMES = ("classifiers", "inception", "dinov2")
+
+
+def encoders(cfg: dict) -> list[str]:
+    """The encoders the study scores with (params ``evaluation.encoders``)."""
+    return list(cfg["evaluation"].get("encoders", DEFAULT_ENCODERS))
 
 
 def external_enabled(cfg: dict) -> bool:
@@ -64,8 +83,39 @@ def data_source(cfg: dict) -> list[str]:
     return [cfg["data"]["source"]] if "source" in cfg["data"] else []
 
 
+def encoder_status(cfg: dict, name: str, what: str) -> tuple[bool, str]:
+    """Whether encoder ``name``'s stage runs (chosen in evaluation.encoders, its params section
+    present, its weights file there), and when it does not, why (the report says it)."""
+    if name not in encoders(cfg):
+        return False, (f"'{name}' is not among evaluation.encoders {encoders(cfg)}, so the {what} scores were not "
+                       "computed")
+    opts = cfg.get(name)
+    if not opts:
+        return False, (f"no {what} weights configured (params: {name}.weights), so the {what} scores were not computed")
+    if not Path(opts["weights"]).is_file():
+        return False, (f"{name}.weights names {opts['weights']}, which did not exist when the pipeline was built, so "
+                       f"the {what} scores were not computed; place the file there and rerun (for DVC, regenerate "
+                       "dvc.yaml first)")
+    return True, ""
+
+
+def dinov2_status(cfg: dict) -> tuple[bool, str]:
+    return encoder_status(cfg, "dinov2", "DINOv2")
+
+
+def dinov2_enabled(cfg: dict) -> bool:
+    return dinov2_status(cfg)[0]
+
+
+def dinov2_weights(cfg: dict) -> list[str]:
+    return [cfg["dinov2"]["weights"]]
+
+
 def inception_status(cfg: dict) -> tuple[bool, str]:
     """Whether the Inception stage runs, and when it does not, why (the report says it)."""
+    if "inception" not in encoders(cfg):
+        return False, (f"'inception' is not among evaluation.encoders {encoders(cfg)}, so the ImageNet Inception IS "
+                       "and FID were not computed; the scores use the other encoders only")
     opts = cfg.get("inception")
     if not opts:
         return False, ("no Inception-v3 weights configured (params: inception.weights), so the ImageNet "
@@ -133,6 +183,8 @@ class ReportInputs:
     # ran, else None and ``inception_missing`` says why.
     inception_real: Path | None = None
     inception_missing: str = ""
+    dinov2_real: Path | None = None  # the DINOv2 stage's real-data scores (each run's: RunFiles.dinov2), when it ran
+    dinov2_missing: str = ""
     bench: Path | None = None  # the bench step's bench.json, when the params enable it
     truncation: tuple[tuple[str, int, RunFiles], ...] = ()  # the runs with a truncation curve
     # (variant, seed, sample set) of the runs that are external sample sets (the import step's): no
@@ -160,6 +212,8 @@ class ReportInputs:
                 self.toy.as_posix(), self.prepared.as_posix()]
         if self.inception_real is not None:
             out += [files.inception.as_posix() for _, _, files in self.runs] + [self.inception_real.as_posix()]
+        if self.dinov2_real is not None:
+            out += [files.dinov2.as_posix() for _, _, files in self.runs] + [self.dinov2_real.as_posix()]
         if self.bench is not None:
             out.append(self.bench.as_posix())
         out += [getattr(files, role).as_posix() for _, _, files in self.truncation
@@ -169,9 +223,11 @@ class ReportInputs:
 
 def report_inputs(cfg: dict) -> ReportInputs:
     """Needs ``study``, ``data.dataset``, ``classifier.count``, ``evaluation.extra_draws``,
-    ``inception`` when present and the external variants' ``variants.<name>`` (the report step declares them)."""
+    ``evaluation.encoders``, ``inception`` and ``dinov2`` when present, and the external variants'
+    ``variants.<name>`` (the report step declares them)."""
     ds = cfg["data"]["dataset"]
     inception, missing = inception_status(cfg)
+    dinov2, dinov2_missing = dinov2_status(cfg)
     runs = list(product(cfg["study"]["variants"], cfg["study"]["seeds"]))
     external = external_variants(cfg)
     return ReportInputs(
@@ -186,6 +242,8 @@ def report_inputs(cfg: dict) -> ReportInputs:
         prepared=Path(paths.fill(PREPARED, dataset=ds)),
         inception_real=Path(paths.fill(inception_file("real_scores"), dataset=ds)) if inception else None,
         inception_missing=missing,
+        dinov2_real=Path(paths.fill(dinov2_file("real_scores"), dataset=ds)) if dinov2 else None,
+        dinov2_missing=dinov2_missing,
         bench=Path(BENCH) if bench_enabled(cfg) else None,
         truncation=tuple((v, s, RunFiles(paths.fill(RUN, variant=v, seed=s)))
                          for v, s in product(truncation_variants(cfg), cfg["study"]["seeds"])),
