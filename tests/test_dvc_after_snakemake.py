@@ -156,19 +156,22 @@ def test_exp_show_lists_is_mi_and_fd_of_every_run(study, snakemake_then_dvc):
     for v, s in study["runs"]:
         path = f"results/runs/{v}/seed{s}/metrics.json"
         new, old = exp["metrics"][path]["data"], base["metrics"][path]["data"]
-        assert set(new) == {"is", "mi", "fd"}
+        assert set(new) == {"is", "mi", "fd", "kid", "precision", "recall", "density", "coverage", "n", "n_real"}
         assert (new != old) == (v == "sngan"), path
 
 
 def test_metrics_show_and_diff_read_the_metric_files(study, snakemake_then_dvc):
-    """`dvc metrics show` gives every run's IS (headline split), MI and FD of classifier k0, as in
-    its scores.json; `dvc metrics diff` (HEAD vs the experiment) names the sngan runs only."""
+    """`dvc metrics show` gives every run's IS (headline split), MI, FD, KID (mean over subsets),
+    precision, recall, density and coverage of classifier k0 with the sample sizes, as in its
+    scores.json; `dvc metrics diff` (HEAD vs the experiment) names the sngan runs only."""
     shown = snakemake_then_dvc["metrics"][""]["data"]  # "": the workspace
     head = str(headline_split(study["cfg"]["evaluation"]["splits"]))
     for run_dir, scores in snakemake_then_dvc["scores_C"].items():
         k0 = scores["classifiers"]["k0"]
-        assert shown[f"{run_dir}/metrics.json"]["data"] == {"is": k0["is"][head]["mean"], "mi": k0["mi"]["mi"],
-                                                            "fd": k0["fid_test"]}
+        assert shown[f"{run_dir}/metrics.json"]["data"] == {
+            "is": k0["is"][head]["mean"], "mi": k0["mi"]["mi"], "fd": k0["fid_test"], "kid": k0["kid"]["mean"],
+            "precision": k0["precision"], "recall": k0["recall"], "density": k0["density"], "coverage": k0["coverage"],
+            "n": scores["n_samples"], "n_real": k0["n_real"]}
     assert set(snakemake_then_dvc["metrics_diff"]) == {f"results/runs/sngan/seed{i}/metrics.json" for i in (0, 1)}
 
 
