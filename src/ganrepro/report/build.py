@@ -148,6 +148,9 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
             ("Per run: IS at every split count", "IS mean ± sd over the splits (classifier k0, the sample "
              "step's draw); MI with its bootstrap interval; gaps as defined under the summary.",
              tables.display_per_run(study.runs, study.splits)),
+            *([("Per run: FD, KID, precision, recall, density, coverage", "Classifier k0's features, the sample "
+                "step's draw, N samples against N_real real test images; KID's sd is over its subsets.",
+                per_run_dist)] if (per_run_dist := tables.display_per_run_distribution(study.runs)) else []),
             ("Real-data reference rows", "Same N as the generated sets; uniform noise as a floor.",
              tables.display_real(real, study.splits)),
             ("Domain classifiers", "Trained on the data set's train split; they differ only in seed.",
