@@ -5,7 +5,7 @@ Trains with ``train.Run`` — the train step's own class and steps, so the same 
 matched one-to-one to the labels (``metrics.code_accuracy``, as the score step computes it; D and Q
 in eval mode), L_I and the training seconds, one JSON line each. At the end it saves G, D and Q
 in the checkpoint format (``models.models_from_checkpoint`` reads it) beside OUT, and the
-continuous codes' effects on slant, widths and ink (``report.moments.code_effects``) with the
+continuous codes' effects on slant, widths and ink (``eval.moments.code_effects``) with the
 traversal grid it measured.
 
     PYTHONPATH=src python benchmarks/infogan_curve.py studies/infogan_mnist.yaml infogan_paper SEED \\
@@ -24,10 +24,10 @@ from ganrepro.core.config import load_params, resolve_variant
 from ganrepro.core.images import to_float_images
 from ganrepro.data import load_prepared
 from ganrepro.eval import metrics
+from ganrepro.eval.moments import code_effects
 from ganrepro.eval.sample import traversals_png
 from ganrepro.gan.latent import LatentSpec
 from ganrepro.gan.train import Run
-from ganrepro.report.moments import code_effects
 
 
 def main(params: str, variant: str, seed: int, iterations: int, every: int, data: str, out: str) -> None:

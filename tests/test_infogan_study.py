@@ -127,3 +127,18 @@ def test_the_smoke_sized_study_trains_samples_and_scores(tmp_path, study, tiny_d
     assert cli.main(["score", *base, "--run", str(run), "--classifiers", str(tmp_path / "k0/model.pt")]) == 0
     codes = json.loads((run / "scores.json").read_text())["codes"]
     assert 0 <= codes["q_on_real_test"]["accuracy"] <= 1 and codes["trained_q"]
+    # The sample step measures what each continuous code controls (the paper's Figure 2 as numbers):
+    # every code × measure, from a noise stream of its own (the samples are a run's without it).
+    effects = json.loads((run / "code_effects.json").read_text())
+    from ganrepro.eval.moments import MEASURES
+    assert {(e["code"], e["measure"]) for e in effects["effects"]} == {(f"c{i + 1}", m) for i in range(2) for m in MEASURES}
+    assert all(-1 <= e["r_median"] <= 1 for e in effects["effects"] if math.isfinite(e["r_median"]))
+    samples = (run / "samples.npz").read_bytes()
+    from ganrepro.eval import sample as sample_module
+    original = sample_module.code_effects_record
+    try:
+        sample_module.code_effects_record = lambda *a: {"effects": []}
+        assert cli.main(["sample", "--params", str(params), "--run", str(run), "--data", str(tiny_dataset)]) == 0
+    finally:
+        sample_module.code_effects_record = original
+    assert (run / "samples.npz").read_bytes() == samples

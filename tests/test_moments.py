@@ -7,8 +7,8 @@ import torch
 import torch.nn as nn
 from PIL import Image, ImageDraw
 
+from ganrepro.eval.moments import code_effects, moments, row_correlations, shape_measures
 from ganrepro.gan.latent import LatentSpec
-from ganrepro.report.moments import code_effects, moments, row_correlations, shape_measures
 
 
 def ellipse(a: float, b: float, shear: float, size: int = 28, supersample: int = 8) -> np.ndarray:

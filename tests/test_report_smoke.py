@@ -3,6 +3,7 @@ provenance page and Snakemake's native report exist. Uses the smoke pipelines of
 per session, shared with tests/test_smoke.py)."""
 
 import json
+import math
 import statistics
 from html.parser import HTMLParser
 from pathlib import Path
@@ -208,3 +209,17 @@ def test_truncation_section_equals_the_truncation_files(snakemake_run, report, s
             assert row["IS@10, mean ± sd over seeds"] == f"{statistics.fmean(is_):.3f} ± {statistics.stdev(is_):.3f}"
             assert row["FD, mean ± sd over seeds"] == f"{statistics.fmean(fd):.2f} ± {statistics.stdev(fd):.2f}"
     assert "img/biggan_seed0_class_grid.png" in html and "truncation_curves.png" in html
+
+
+def test_code_effects_section_equals_the_sample_steps_files(snakemake_run, report, smoke_params):
+    """What each continuous code controls: per variant that trains its codes, |median r| mean ± sd
+    over seeds, from each run's code_effects.json (written by the sample step)."""
+    page = Tables((report / "index.html").read_text()).find("|median r|")
+    assert len(page)
+    for (variant, code, measure), row in page.set_index(["variant", "code", "measure"]).iterrows():
+        r = [abs(e["r_median"]) for s in smoke_params["study"]["seeds"]
+             for e in _json(snakemake_run / f"results/runs/{variant}/seed{s}/code_effects.json")["effects"]
+             if (e["code"], e["measure"]) == (code, measure)]
+        r = [x for x in r if math.isfinite(x)]  # a constant measure along a sweep has no r
+        expected = "–" if not r else f"{statistics.fmean(r):.2f}" + (f" ± {statistics.stdev(r):.2f}" if len(r) > 1 else "")
+        assert row["|median r|"] == expected

@@ -59,6 +59,7 @@ class RunFiles(Files):
         "checkpoint": "checkpoint.pt", "train_log": "train_log.csv", "summary": "train_summary.json",
         "timing": "timing.json",  # wall-clock figures: the one train output that is not reproducible
         "samples": "samples.npz", "grid": "grid.png", "traversals": "traversals.png",
+        "code_effects": "code_effects.json",  # what each continuous code controls, measured (InfoGAN Fig. 2)
         "scores": "scores.json", "probs": "probs.npz",
         "inception": "inception_scores.json",  # IS and FID under ImageNet Inception-v3 (when configured)
         "dinov2": "dinov2_scores.json",  # FD, KID, PR, DC under DINOv2 (when chosen)

@@ -31,6 +31,11 @@ from ganrepro.gan.models import load_checkpoint, models_from_checkpoint
 from ganrepro.gan.models.introvae import Encoder, reconstructions
 
 SAMPLE_SEED_OFFSET = 1_000_003  # sampling draws from its own stream, not training's
+# The code-effects measurement draws its noise from a stream of its own (seed + this), so the samples
+# and traversals are those of a run without it; not a multiple of SAMPLE_SEED_OFFSET, so it is no
+# latent draw of the same run.
+CODE_EFFECTS_SEED_OFFSET = 7_000_019
+CODE_EFFECTS_SWEEP = {"n_noise": 8, "steps": 9, "low": -2.0, "high": 2.0}  # the paper's figure: c swept over [−2, 2]
 
 
 def draw_seed(seed: int, draw: int = 0) -> int:
@@ -125,6 +130,7 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500, data_path: Path | No
                          cat_codes=np.zeros(0, np.int64), cont_codes=np.zeros((0, latent.n_continuous), np.float32))
         atomic.write_bytes(files.grid, placeholder_png(f"{ckpt['variant']}: diverged"))
         atomic.write_bytes(files.traversals, placeholder_png(f"{ckpt['variant']}: diverged"))
+        atomic.write_json(files.code_effects, {"effects": []})
         return {"status": "diverged", "n": 0}
     images, cats, conts, images_ema = draw_images(g, latent, ev["n_samples"], gen, dev, batch_size, g_ema)
     extra = {"images_ema": images_ema} if images_ema is not None else {}
@@ -140,4 +146,17 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500, data_path: Path | No
     else:
         picture = traversals_png(g, latent, gen, dev)
     atomic.write_bytes(files.traversals, picture)
+    atomic.write_json(files.code_effects, code_effects_record(g, latent, ckpt, dev))
     return {"status": ckpt["status"], "n": int(len(images))}
+
+
+def code_effects_record(g, latent: LatentSpec, ckpt: dict, dev: torch.device) -> dict:
+    """What each continuous code controls (``eval.moments.code_effects``: the paper's Figure 2 as
+    numbers, slant and widths against the swept code), from a noise stream of its own; no rows for a
+    run without continuous codes, or a class-conditional one (its code is the class)."""
+    if not latent.n_continuous or ckpt["config"].get("trainer") == "conditional":
+        return {"effects": []}
+    from ganrepro.eval.moments import code_effects
+
+    gen = torch.Generator(device="cpu").manual_seed(CODE_EFFECTS_SEED_OFFSET + ckpt["seed"])
+    return {"effects": code_effects(g, latent, gen, dev, **CODE_EFFECTS_SWEEP), **CODE_EFFECTS_SWEEP}

@@ -135,6 +135,7 @@ def build_report(sel: dict, inputs: ReportInputs, out_dir: Path, params_file: st
         "distribution_docs": [(METRICS[m].label, METRICS[m].doc)
                               for m in ("KID", "precision", "recall", "density", "coverage", "FD_inf")],
         "fd_bias": _fd_bias_section(inputs),
+        "code_effects": tables.code_effects_table(inputs, {t["variant"] for t in traversals}),
         "variance": tables.display_variance(pooled, variance.SOURCES), "design": design,
         "ranks": tables.display_ranks(ranks, head),
         "figures": [(out.split_study.name, "IS against the number of splits: mean over seeds per variant "

@@ -169,6 +169,30 @@ def display_distribution(summary: pd.DataFrame) -> Table:
     return Table(frame, best=frozenset(best))
 
 
+def code_effects_table(inputs: ReportInputs, variants: set[str]) -> Table | None:
+    """What each continuous code controls (the sample step's ``code_effects.json``, InfoGAN's Figure
+    2 measured), for ``variants``: per variant, code and measure, |r| with r the median over
+    traversal rows of Pearson r between the code and the measure, mean ± sd over seeds (a code's
+    direction is arbitrary: seeds may find the same effect with opposite signs), with the share of
+    rows whose r has the median's sign and the slope's size per unit of code."""
+    rows: dict[tuple[str, str, str], list[dict]] = {}
+    for variant, seed, files in inputs.runs:
+        if variant not in variants or inputs.is_external(variant, seed) or not files.code_effects.is_file():
+            continue
+        for e in read_json(files.code_effects).get("effects", []):
+            rows.setdefault((variant, e["code"], e["measure"]), []).append(e)
+    if not rows:
+        return None
+    out = []
+    for (variant, code, measure), es in rows.items():
+        r = np.abs(np.array([e["r_median"] for e in es], float))
+        out.append({"variant": variant, "code": code, "measure": measure, "seeds": len(es),
+                    "|median r|": pm(float(np.nanmean(r)), float(np.nanstd(r, ddof=1)) if len(r) > 1 else None, 2),
+                    "rows with that sign": fmt(float(np.mean([e["same_sign"] for e in es])), 2),
+                    "|slope| per unit code": fmt(float(np.mean([abs(e["slope_per_unit_code"]) for e in es])), 3)})
+    return Table(pd.DataFrame(out))
+
+
 def fd_bias_run(inputs: ReportInputs) -> tuple[str, int, pd.DataFrame] | None:
     """FD at several N on one run's samples (the first variant's first seed that has the curve), every
     classifier: (variant, seed, frame of N, FD per classifier, and the fit's FD∞ and slope rows)."""

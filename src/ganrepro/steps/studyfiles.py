@@ -191,7 +191,7 @@ class ReportInputs:
     # training files, no traversals, no extra draws; their samples, grid and scores as any run's.
     external: tuple[tuple[str, int, str], ...] = ()
 
-    RUN_ROLES = ("summary", "train_log", "timing", "grid", "traversals", "scores")
+    RUN_ROLES = ("summary", "train_log", "timing", "grid", "traversals", "code_effects", "scores")
     EXTERNAL_ROLES = ("grid", "scores")
 
     def is_external(self, variant: str, seed: int) -> bool:
