@@ -100,3 +100,17 @@ def test_code_effects_find_which_code_sets_what():
     assert r[("c2", "width_deslanted")]["r_mean"] > 0.99
     assert r[("c2", "width_deslanted")]["slope_per_unit_code"] == pytest.approx(0.75 / 2, rel=0.1)
     assert abs(r[("c2", "slant")]["slope_per_unit_code"]) < 0.01  # width leaves the slant alone
+
+
+class ColourEllipseGenerator(EllipseGenerator):
+    """The same ellipses on three channels (an RGB data set's generator)."""
+
+    def forward(self, vec):
+        return super().forward(vec).repeat(1, 3, 1, 1)
+
+
+def test_code_effects_of_a_colour_generator_are_those_of_its_grey_image():
+    latent = LatentSpec(z_dim=4, n_categorical=3, n_continuous=2)
+    grey, colour = (code_effects(G(latent), latent, torch.Generator().manual_seed(0), "cpu", n_noise=2, steps=5)
+                    for G in (EllipseGenerator, ColourEllipseGenerator))
+    assert colour == grey

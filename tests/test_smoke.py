@@ -99,7 +99,7 @@ def test_dvc_and_snakemake_results_are_byte_identical(snakemake_run, dvc_run, sm
     # scores, logs, classifiers
     assert {"fashion_mnist.npz", "checkpoint.pt", "samples.npz", "grid.png", "traversals.png", "probs.npz",
             "scores.json", "train_log.csv", "train_summary.json", "model.pt", "metrics.json", "is_splits.csv"} <= names
-    per_run = 10 + len(smoke_params["evaluation"]["extra_draws"])  # + one scores.json per extra draw
+    per_run = 11 + len(smoke_params["evaluation"]["extra_draws"])  # + one scores.json per extra draw
     runs = len(DVC_VARIANTS) * len(smoke_params["study"]["seeds"])
     assert sum(f.parts[:2] == ("results", "runs") for f in shared) == runs * per_run
     seeds = len(smoke_params["study"]["seeds"])

@@ -88,7 +88,8 @@ def code_effects(g, latent, gen, dev, n_noise: int = 8, steps: int = 9, low: flo
                  high: float = 2.0) -> list[dict]:
     """``effect_table`` of generator ``g``: ``n_noise`` noise draws × every categorical value, each
     continuous code swept over ``steps`` values from ``low`` to ``high`` (``LatentSpec.traversals``,
-    the paper's figure), slant and widths measured on the generated images (mapped to [0, 1])."""
+    the paper's figure), slant and widths measured on the generated images (mapped to [0, 1]; a
+    colour image's channels averaged)."""
     import torch
 
     sweep = np.linspace(low, high, steps)
@@ -97,6 +98,8 @@ def code_effects(g, latent, gen, dev, n_noise: int = 8, steps: int = 9, low: flo
         for _ in range(n_noise):
             for p, inputs in enumerate(latent.traversals(gen, steps, low, high)):
                 images = ((g(inputs.to(dev)).float().cpu().numpy() + 1) / 2).clip(0, 1)
+                if images.ndim == 4 and images.shape[1] > 1:  # colour: the moments of the grey image
+                    images = images.mean(axis=1)
                 m = shape_measures(images)
                 for name in MEASURES:
                     per_code.setdefault(p, {}).setdefault(name, []).append(m[name].reshape(-1, steps))
