@@ -259,17 +259,21 @@ def _rule(node: ast.expr, path: Path):
                                         **{k.arg: ast.literal_eval(k.value) for k in node.keywords})
 
 
+def _by_kind(table: dict[tuple[str, str], object]) -> dict:
+    """(registry, name) → x as (kind, name) → x, kind the run option naming the registry's entries."""
+    kind_of = {reg: option for option, (reg, _) in REGISTRY_OPTIONS.items()}
+    return {(kind_of[reg], name): x for (reg, name), x in table.items() if reg in kind_of}
+
+
 def mechanism_options() -> dict[tuple[str, str], dict[str, str]]:
     """(kind, name) → the options a run that uses the mechanism must state, with the paper's value,
     as each registration declares them (``options=``); kind is the run option naming it."""
-    kind_of = {reg: option for option, (reg, _) in REGISTRY_OPTIONS.items()}
-    return {(kind_of[reg], name): opts for (reg, name), opts in _scan()[1].items() if reg in kind_of}
+    return _by_kind(_scan()[1])
 
 
 def mechanism_rules() -> dict[tuple[str, str], tuple]:
     """(kind, name) → the combination rules its registration declares (``rules=``)."""
-    kind_of = {reg: option for option, (reg, _) in REGISTRY_OPTIONS.items()}
-    return {(kind_of[reg], name): rules for (reg, name), rules in _scan()[2].items() if reg in kind_of}
+    return _by_kind(_scan()[2])
 
 
 def used_mechanisms(run: dict) -> list[tuple[str, str]]:
@@ -350,11 +354,9 @@ def select(cfg: dict, keys: list[str]) -> dict:
     out: dict = {}
     for key in keys:
         parts = key.split(".")
-        src = cfg
-        for p in parts:
-            if not isinstance(src, dict) or p not in src:
-                raise ParamsError(f"{key}: declared by a stage but missing from params")
-            src = src[p]
+        src = registry.lookup(cfg, key)
+        if src is registry.MISSING:
+            raise ParamsError(f"{key}: declared by a stage but missing from params")
         dst = out
         for p in parts[:-1]:
             dst = dst.setdefault(p, {})

@@ -25,16 +25,17 @@ T = TypeVar("T")
 # ``options``): the run option it constrains (dotted for a nested one), what it asks and why (the
 # paper's reason). ``problem`` gives the message for a run that breaks it, or None.
 
-def _lookup(run: dict, option: str):
-    value = run
-    for part in option.split("."):
+MISSING = object()  # what ``lookup`` gives for a key the mapping lacks
+
+
+def lookup(mapping: dict, dotted: str):
+    """``mapping["a"]["b"]`` for ``"a.b"``, or ``MISSING``."""
+    value = mapping
+    for part in dotted.split("."):
         if not isinstance(value, dict) or part not in value:
-            return _ABSENT
+            return MISSING
         value = value[part]
     return value
-
-
-_ABSENT = object()
 
 
 def _last(option: str) -> str:
@@ -65,23 +66,26 @@ class Needs:
     allowed: tuple
     why: str
 
+    def _choices(self) -> str:
+        return " or ".join(map(_show, self.allowed))
+
     def text(self) -> str:
-        return f"{self.option}: " + (" or ".join(map(_show, self.allowed)) if self.allowed else "none")
+        return f"{self.option}: " + (self._choices() if self.allowed else "none")
 
     def problem(self, run: dict, key: str, kind: str, name: str) -> str | None:
-        value = _lookup(run, self.option)
-        if value is _ABSENT:
+        value = lookup(run, self.option)
+        if value is MISSING:
             return None
         if isinstance(value, list | tuple):
             bad = [v for v in value if not _member(v, self.allowed)]
             if not bad:
                 return None
-            takes = f"{' or '.join(map(_show, self.allowed))} only" if self.allowed else "none"
+            takes = f"{self._choices()} only" if self.allowed else "none"
             return f"{key}.{self.option}: {kind} '{name}' takes {_last(self.option)} {takes}, not {json_like(bad)} ({self.why})"
         if _member(value, self.allowed):
             return None
-        return (f"{key}.{self.option}: {kind} '{name}' takes {_last(self.option)} "
-                f"{' or '.join(map(_show, self.allowed))}, not {_show(value)} ({self.why})")
+        return (f"{key}.{self.option}: {kind} '{name}' takes {_last(self.option)} {self._choices()}, "
+                f"not {_show(value)} ({self.why})")
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,8 @@ class Includes:
         return f"{self.option} lists {_show(self.item)}"
 
     def problem(self, run: dict, key: str, kind: str, name: str) -> str | None:
-        value = _lookup(run, self.option)
-        if value is _ABSENT or self.item in value:
+        value = lookup(run, self.option)
+        if value is MISSING or self.item in value:
             return None
         return f"{key}.{self.option}: {kind} '{name}' needs '{self.item}' in {_last(self.option)} ({self.why})"
 
@@ -112,8 +116,8 @@ class After:
         return f"{self.option}: {_show(self.item)} listed before this one"
 
     def problem(self, run: dict, key: str, kind: str, name: str) -> str | None:
-        value = _lookup(run, self.option)
-        if value is _ABSENT or self.item not in value or name not in value or value.index(self.item) < value.index(name):
+        value = lookup(run, self.option)
+        if value is MISSING or self.item not in value or name not in value or value.index(self.item) < value.index(name):
             return None
         return f"{key}.{self.option}: list '{self.item}' before '{name}' ({self.why})"
 
@@ -129,8 +133,8 @@ class AtLeast:
         return f"{self.option} ≥ {self.minimum}"
 
     def problem(self, run: dict, key: str, kind: str, name: str) -> str | None:
-        value = _lookup(run, self.option)
-        if value is _ABSENT or value >= self.minimum:
+        value = lookup(run, self.option)
+        if value is MISSING or value >= self.minimum:
             return None
         return (f"{key}.{self.option}: {kind} '{name}' needs {_last(self.option)} ≥ {self.minimum}, not {value} "
                 f"({self.why})")
@@ -147,8 +151,8 @@ class SumAtLeast:
         return f"{' + '.join(self.options)} ≥ {self.minimum}"
 
     def problem(self, run: dict, key: str, kind: str, name: str) -> str | None:
-        values = [_lookup(run, o) for o in self.options]
-        if any(v is _ABSENT for v in values) or sum(values) >= self.minimum:
+        values = [lookup(run, o) for o in self.options]
+        if any(v is MISSING for v in values) or sum(values) >= self.minimum:
             return None
         common = ".".join(self.options[0].split(".")[:-1])
         where = f"{key}.{common}" if common and all(o.startswith(common + ".") for o in self.options) else key

@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from ganrepro.core import atomic
-from ganrepro.core.errors import DataFormatError, MissingInput
-from ganrepro.core.paths import EncoderFiles, RunFiles
+from ganrepro.core.paths import EncoderFiles
 from ganrepro.data import load_prepared
 from ganrepro.eval import distribution, metrics
 from ganrepro.eval.encoders import ENCODERS
-from ganrepro.eval.inception_stage import sha256_file
+from ganrepro.eval.inception_stage import load_statistics, run_samples, sha256_file
 
 
 def _features(name: str, sel: dict, images: np.ndarray) -> np.ndarray:
@@ -60,24 +59,10 @@ def statistics(name: str, sel: dict, data_path: Path, out_dir: Path) -> dict:
     return result
 
 
-def load_statistics(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if not Path(path).is_file():
-        raise MissingInput(f"encoder statistics not found: {path} (run the encoder's stats step first)")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return f["mu"], f["sigma"], f["features"]
-    except (OSError, ValueError, KeyError, EOFError) as exc:
-        raise DataFormatError(f"{path}: not a readable encoder statistics file ({exc})") from None
-
-
 def score_run(name: str, sel: dict, run_dir: Path, stats_path: Path, out_path: Path) -> dict:
     """FD, KID, PR, DC of one run's samples under encoder ``name`` (a diverged run: no samples)."""
-    files = RunFiles(run_dir)
-    if not files.samples.is_file():
-        raise MissingInput(f"samples not found: {files.samples} (run the sample step first)")
-    with np.load(files.samples) as f:
-        images = f["images"]
-    mu, sigma, real = load_statistics(stats_path)
+    images = run_samples(run_dir)
+    mu, sigma, real = load_statistics(stats_path, "encoder", "the encoder's stats step")
     result = {"encoder": name, "n": int(len(images)), "weights": _weights_record(sel[ENCODERS[name].section])}
     if len(images) == 0:
         result["status"] = "no samples"

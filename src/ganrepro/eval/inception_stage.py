@@ -95,26 +95,33 @@ def train_statistics(sel: dict, data_path: Path, out_dir: Path) -> dict:
     return result
 
 
-def load_statistics(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """mu, sigma and the real features the distribution metrics compare with."""
+def load_statistics(path: Path, encoder: str = "Inception",
+                    step: str = "the inception_stats step") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """mu, sigma and the real features the distribution metrics compare with (an encoder stage's
+    statistics file: ``step`` writes it)."""
     if not Path(path).is_file():
-        raise MissingInput(f"Inception statistics not found: {path} (run the inception_stats step first)")
+        raise MissingInput(f"{encoder} statistics not found: {path} (run {step} first)")
     try:
         with np.load(path, allow_pickle=False) as f:
             return f["mu"], f["sigma"], f["features"]
     except (OSError, ValueError, KeyError, EOFError) as exc:
-        raise DataFormatError(f"{path}: not a readable Inception statistics file ({exc})") from None
+        raise DataFormatError(f"{path}: not a readable {encoder} statistics file ({exc})") from None
+
+
+def run_samples(run_dir: Path) -> np.ndarray:
+    """A run's sample images (the sample step's ``samples.npz``)."""
+    files = RunFiles(run_dir)
+    if not files.samples.is_file():
+        raise MissingInput(f"samples not found: {files.samples} (run the sample step first)")
+    with np.load(files.samples) as f:
+        return f["images"]
 
 
 def score_run(sel: dict, run_dir: Path, stats_path: Path) -> dict:
     """IS at every split count and FID against the train statistics of one run's samples; KID,
     precision, recall, density, coverage and the FD-bias curve against the real train features."""
     opts, ev = sel["inception"], sel["evaluation"]
-    files = RunFiles(run_dir)
-    if not files.samples.is_file():
-        raise MissingInput(f"samples not found: {files.samples} (run the sample step first)")
-    with np.load(files.samples) as f:
-        images = f["images"]
+    images = run_samples(run_dir)
     mu, sigma, real = load_statistics(stats_path)
     result = {"n": int(len(images)), "weights": _weights_record(opts)}
     if len(images) == 0:  # a diverged run has no samples
@@ -126,5 +133,5 @@ def score_run(sel: dict, run_dir: Path, stats_path: Path) -> dict:
         result["fid_train"] = (metrics.frechet_distance_from_statistics(*metrics.feature_statistics(feats), mu, sigma)
                                if len(images) >= 2 else None)
         result.update(distribution.distribution_scores(feats, real, ev))
-    atomic.write_json(files.inception, result)
+    atomic.write_json(RunFiles(run_dir).inception, result)
     return result

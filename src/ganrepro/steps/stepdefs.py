@@ -12,6 +12,7 @@ from itertools import product
 
 from ganrepro.core import paths
 from ganrepro.core.config import external_variants, select
+from ganrepro.core.registry import MISSING, lookup
 
 BOTH = frozenset({"snakemake", "dvc"})
 # Wildcards shown with their name in job names and log files: seed0, k1, draw1.
@@ -140,12 +141,7 @@ def expand_deps(step: Step, cfg: dict, wildcards: dict) -> list[str]:
 
 
 def _present(cfg: dict, key: str) -> bool:
-    node = cfg
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
+    return lookup(cfg, key) is not MISSING
 
 
 def param_keys(step: Step, wildcards: dict, cfg: dict) -> list[str]:
