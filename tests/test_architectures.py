@@ -35,7 +35,7 @@ bn = lambda c: 2 * c  # noqa: E731
 
 def run_options(architecture: str, **kw) -> dict:
     run = {"architecture": architecture, "z_dim": 128, "codes": {"categorical": 0, "continuous": 0}, "width": 64,
-           "spectral_norm": False, "d_norm": "none"}
+           "spectral_norm": False, "d_norm": "none", "lrelu_slope": infogan_mnist.PAPER_SLOPE}
     run.update(kw)
     return run
 
@@ -85,6 +85,21 @@ def test_infogan_mnist_nets_are_table_1_of_the_paper():
     table_q = dense(1024, 128) + bn(128) + dense(128, 10) + dense(128, 2 * 2)  # categorical logits; mean, log-std
     assert (count_parameters(g), count_parameters(d), count_parameters(q)) == (table_g, table_d, table_q)
     assert (table_g, table_d) == (6_652_481, 6_559_169)
+    assert {m.negative_slope for m in (*d.modules(), *q.modules()) if isinstance(m, nn.LeakyReLU)} == {0.1}
+
+
+def test_infogan_leaky_slope_is_the_option_and_acts_as_max_x_slope_x():
+    """``lrelu_slope``: the authors' code's 0.01 (custom_ops.leaky_rectify = max(x, 0.01·x)) in every leaky
+    ReLU of D and Q; D's features computed by hand from its layers with that formula."""
+    _, d, q = built("infogan_mnist", channels=1, size=28, width=8, z_dim=62,
+                    codes={"categorical": 10, "continuous": 2}, lrelu_slope=0.01)
+    assert {m.negative_slope for m in (*d.modules(), *q.modules()) if isinstance(m, nn.LeakyReLU)} == {0.01}
+    conv1, conv2, fc = [m for m in d.body if isinstance(m, (nn.Conv2d, nn.Linear))]
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    rect = lambda h: torch.maximum(h, 0.01 * h)  # noqa: E731  (the authors' leaky_rectify)
+    with torch.no_grad():
+        h = rect(conv2(rect(conv1(x))))  # d_norm "none" here: no BN between
+        torch.testing.assert_close(d.features(x), rect(fc(h.flatten(1))))
 
 
 @pytest.mark.parametrize("architecture", ["sngan_cnn", "sngan_resnet"])
@@ -125,7 +140,7 @@ def test_architecture_registry_lists_the_papers_nets():
     assert sorted(ARCHITECTURES) == sorted(["dcgan", "sngan_cnn", "sngan_resnet", "infogan_mnist", "pggan", "biggan",
                                             "stylegan", "introvae"])
     assert list(ARCHITECTURES)[0] == "dcgan"  # the default, registered first (its module is imported by every other)
-    assert {sngan.SLOPE, infogan_mnist.SLOPE} == {0.1} and resnet.RESIDUAL_GAIN == pytest.approx(2**0.5)
+    assert {sngan.SLOPE, infogan_mnist.PAPER_SLOPE} == {0.1} and resnet.RESIDUAL_GAIN == pytest.approx(2**0.5)
 
 
 @pytest.fixture

