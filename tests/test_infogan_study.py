@@ -64,6 +64,14 @@ def test_each_ablation_variant_changes_one_option(study):
     codes = resolve_variant(study, "project_authors_codes")
     assert {k for k in codes.keys() | project.keys() if codes.get(k) != project.get(k)} == {
         "z_prior", "q_fixed_std", "lambda_cont"}
+    arms = {v: resolve_variant(study, v) for v in study["variants"] if v.startswith("pac_")}
+    steps = {v: {k for k in codes.keys() | r.keys() if codes.get(k) != r.get(k)} for v, r in arms.items()}
+    assert steps == {"pac_batch128": {"batch_size"}, "pac_width64": {"width"}, "pac_long": {"iterations"},
+                     "pac_slope001": {"lrelu_slope"}}
+    # each arm takes the authors' value: their batch, width, length and leaky_rectify's 0.01
+    assert {k: arms[v][k] for v, (k,) in steps.items()} == {
+        "batch_size": AUTHORS["batch_size"], "width": AUTHORS["width"], "iterations": AUTHORS["iterations"],
+        "lrelu_slope": 0.01}
 
 
 def test_z_prior_and_q_fixed_std_are_in_the_schema():
