@@ -104,13 +104,16 @@ def parse(name: str) -> ast.Module:
     as the import it makes: ``from <package> import <every module of it, by name>``."""
     path = module_path(name)
     tree = ast.parse(path.read_text(), filename=str(path))
+    replaced = False
     for i, st in enumerate(tree.body):
         if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and isinstance(st.value.func, ast.Name) \
                 and st.value.func.id == "discover" and [ast.unparse(a) for a in st.value.args] == ["__name__"]:
             subs = sorted(p.stem for p in path.parent.glob("*.py") if not p.name.startswith("_"))
             imp = ast.ImportFrom(module=name, names=[ast.alias(s) for s in subs], level=0)
             tree.body[i] = ast.copy_location(imp, st) if subs else ast.copy_location(ast.Pass(), st)
-    ast.fix_missing_locations(tree)
+            replaced = True
+    if replaced:  # the new nodes' children; a parsed tree has every location already (a walk of it all)
+        ast.fix_missing_locations(tree)
     return tree
 
 

@@ -46,6 +46,8 @@ class Module:
     dynamic: bool = False  # a name of DYNAMIC_NAMES or a star import: keep all of it
     star_imports: set[str] = field(default_factory=set)
     texts: dict[tuple[int, bool], str] = field(default_factory=dict)  # statement i's normal form
+    # (the module's statements as one tree, its Name nodes in walk order): ``names``, made once
+    scan: tuple[ast.Module, list[ast.Name]] | None = field(default=None, compare=False, repr=False)
 
 
 def bound_names(node: ast.stmt) -> set[str]:
@@ -111,6 +113,15 @@ def _module(name: str, subcommand: str | None) -> Module:
                 node.attr == "modules" and isinstance(node.value, ast.Name) and node.value.id == "sys")):
             m.dynamic = True  # importlib.import_module, sys.modules[…]: a module reached by name
     return m
+
+
+def names(m: Module) -> tuple[ast.Module, list[ast.Name]]:
+    """``m``'s statements as one tree and the Name nodes in it (kept on ``m``: every subcommand's
+    shaking reads the same, and ``parent_map`` of that tree is computed once)."""
+    if m.scan is None:
+        tree = ast.Module(body=m.body, type_ignores=[])
+        m.scan = (tree, [node for node in ast.walk(tree) if isinstance(node, ast.Name)])
+    return m.scan
 
 
 @functools.cache  # by identity: the trees are _module's, parsed once per process

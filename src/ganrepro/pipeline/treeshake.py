@@ -119,11 +119,14 @@ class Shaker:
 
     def _scan_registry_uses(self) -> None:
         for mod, m in self.mods.items():
-            tree = ast.Module(body=m.body, type_ignores=[])
+            tree, names = tl.names(m)
+            # a Name can be a registry only through these (``resolve_name``, ``_registries_at``)
+            candidates = [node for node in names if node.id in m.from_names or node.id in m.aliases
+                          or (mod, node.id) in self.registry_of]
+            if not candidates:
+                continue
             parents = tl.parent_map(tree)
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.Name):
-                    continue
+            for node in candidates:
                 regs, top = self._registries_at(mod, node, parents)
                 if not regs:
                     continue
