@@ -18,6 +18,7 @@ from ganrepro.gan.losses import mutual_information_lower_bound
 from ganrepro.gan.models import build_models
 
 STUDY = ROOT / "studies/infogan_mnist.yaml"
+CPU_STUDY = ROOT / "studies/infogan_mnist_cpu.yaml"  # the same at CPU size
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())
 
 # openai/InfoGAN, launchers/run_mnist_exp.py and the classes it builds (commit 6e41232).
@@ -72,6 +73,26 @@ def test_each_ablation_variant_changes_one_option(study):
     assert {k: arms[v][k] for v, (k,) in steps.items()} == {
         "batch_size": AUTHORS["batch_size"], "width": AUTHORS["width"], "iterations": AUTHORS["iterations"],
         "lrelu_slope": 0.01}
+
+
+def test_the_cpu_study_is_the_paper_study_at_cpu_size(study):
+    """studies/infogan_mnist_cpu.yaml differs from the paper's study in the sizes its header names, its
+    seeds, its variants' names and the claims on them only."""
+    cpu = load_params(CPU_STUDY)
+    sizes = {"width": 24, "batch_size": 32, "iterations": 2000}
+    assert {k: cpu["train"][k] for k in sizes} == sizes
+    assert {k: v for k, v in cpu["train"].items() if k not in sizes} == {
+        k: v for k, v in study["train"].items() if k not in sizes}
+    assert {k: v for k, v in cpu.items() if k not in ("train", "study", "variants", "claims")} == {
+        k: v for k, v in study.items() if k not in ("train", "study", "variants", "claims")}
+    assert cpu["study"] == {"variants": ["infogan_short", "gan_short"], "seeds": [0, 1, 2]}
+    names = {"infogan_short": "infogan_paper", "gan_short": "gan_paper"}
+    for short, paper in names.items():
+        assert {k: v for k, v in resolve_variant(cpu, short).items() if k not in sizes} == {
+            k: v for k, v in resolve_variant(study, paper).items() if k not in sizes}
+    rename = lambda c: {k: [names.get(x, x) for x in v] if isinstance(v, list) else v  # noqa: E731
+                        for k, v in c.items() if k != "paper"}
+    assert [rename(c) for c in cpu["claims"]] == [{k: v for k, v in c.items() if k != "paper"} for c in study["claims"]]
 
 
 def test_z_prior_and_q_fixed_std_are_in_the_schema():
