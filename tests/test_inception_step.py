@@ -186,7 +186,8 @@ def test_inception_stage_end_to_end_equals_torch_fidelity(tmp_path, smoke_params
             return self.x[i]
 
     samples = np.load(work / "results/runs/sngan/seed0/samples.npz")["images"]
-    train = np.load(work / "data/prepared/npz.npz")["x_train"][:4]
+    x_train = np.load(work / "data/prepared/npz.npz")["x_train"]
+    train = x_train[np.random.default_rng(0).permutation(len(x_train))[:4]]  # the reference set (reference_sets)
     # IS of input1 (the real train images: a score well above 1), FID between the two (symmetric)
     ref = torch_fidelity.calculate_metrics(
         input1=Images(train), input2=Images(samples), isc=True, fid=True, isc_splits=2, samples_shuffle=False,

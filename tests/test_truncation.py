@@ -141,7 +141,8 @@ def test_truncation_step_writes_the_curve_each_point_rescored_independently(tiny
     ckpt = load_checkpoint(files.checkpoint)
     g = ema_generator_from_checkpoint(ckpt, CPU)
     model = load_classifier(t["classifier"], CPU)
-    ref = predict(model, load_prepared(t["data"])["x_test"][:60], CPU)["features"]
+    x_test = load_prepared(t["data"])["x_test"]
+    ref = predict(model, x_test[np.random.default_rng(0).permutation(len(x_test))[:60]], CPU)["features"]
     for p in result["points"]:
         images = curve_images(g, TRUNCATIONS["resample"], LatentSpec.from_run(ckpt["config"]), 60, p["truncation"], 0, CPU)
         out = predict(model, images, CPU)

@@ -29,6 +29,7 @@ from ganrepro.core.paths import ClassifierFiles
 from ganrepro.core.runtime import device as pick_device
 from ganrepro.core.runtime import make_deterministic, provenance
 from ganrepro.data import load_prepared
+from ganrepro.eval import reference_sets
 
 
 class DomainClassifier(nn.Module):
@@ -110,11 +111,11 @@ def _digest(images: np.ndarray) -> str:
 
 
 def real_test_pass(model_path: str | Path, x_test: np.ndarray, n: int | None = None) -> dict:
-    """The classifier's probabilities (float64) and features of the first ``n`` (all by default)
-    real test images, as its classifier step computed them with ``predict``. For ``n`` a multiple
-    of ``predict``'s batch (the study's 5,000 and 2,000) these are the very batches a fresh pass
-    over the first ``n`` makes, so the same bytes; otherwise equal within float32 rounding
-    (tests/test_classifier.py).
+    """The classifier's probabilities (float64) and features of the reference set of ``n`` (all by
+    default) real test images (``reference_sets.subset``: a uniform random subset, in random order),
+    as its classifier step computed them with ``predict`` over the whole split: the rows of that
+    pass at the reference set's positions, equal within float32 rounding to a fresh pass over the
+    reference set (tests/test_classifier.py).
 
     ``x_test`` is the test split the caller scores against; a reference computed on another one
     (the prepared data changed, the classifier did not rerun) is refused, naming both files."""
@@ -131,8 +132,8 @@ def real_test_pass(model_path: str | Path, x_test: np.ndarray, n: int | None = N
             raise InputError(f"{path} was computed on another test split than the data being scored "
                              f"(SHA-256 {kept[:12]}… vs {scored[:12]}…): "
                              "rerun the classifier step on these data")
-        end = len(x_test) if n is None else n
-        return {"probs": z["probs"][:end], "features": z["features"][:end].astype(np.float64)}
+        rows = reference_sets.indices(len(x_test), n)
+        return {"probs": z["probs"][rows], "features": z["features"][rows].astype(np.float64)}
 
 
 @torch.no_grad()

@@ -1,9 +1,10 @@
 """A feature encoder's pipeline stage (DINOv2; ``encoders.ENCODERS`` entries with ``features``): FD,
 KID, precision/recall, density/coverage of a run's samples against real training images' features.
 
-``statistics`` (``<encoder>-stats``, once per data set): the encoder's features of the first
-``evaluation.n_samples`` training images, kept with their mean and covariance (float64, ddof 1),
-and the real test images' scores against them (the floor a generator can reach at this N).
+``statistics`` (``<encoder>-stats``, once per data set): the encoder's features of the reference
+set of ``evaluation.n_samples`` training images (``reference_sets``: a uniform random subset), kept
+with their mean and covariance (float64, ddof 1), and the real test images' scores against them
+(the floor a generator can reach at this N).
 
 ``score_run`` (``<encoder>-run``, per run): the same scores of the run's samples. FD is
 ``metrics.frechet_distance_from_statistics``; the rest ``distribution.distribution_scores``, as the
@@ -19,7 +20,7 @@ import numpy as np
 from ganrepro.core import atomic
 from ganrepro.core.paths import EncoderFiles
 from ganrepro.data import load_prepared
-from ganrepro.eval import distribution, metrics
+from ganrepro.eval import distribution, metrics, reference_sets
 from ganrepro.eval.encoders import ENCODERS
 from ganrepro.eval.inception_stage import load_statistics, run_samples, sha256_file
 
@@ -45,12 +46,13 @@ def _weights_record(opts: dict) -> dict:
 
 
 def statistics(name: str, sel: dict, data_path: Path, out_dir: Path) -> dict:
-    """Real train features, their statistics, and the real test images' scores against them."""
+    """Real train features, their statistics, and the real test images' scores against them (each a
+    reference set of ``evaluation.n_samples`` images: ``reference_sets``)."""
     ev = sel["evaluation"]
     data = load_prepared(data_path)
-    real = _features(name, sel, data["x_train"][: ev["n_samples"]])
+    real = _features(name, sel, reference_sets.subset(data["x_train"], ev["n_samples"]))
     mu, sigma = metrics.feature_statistics(real)
-    test = _features(name, sel, data["x_test"][: ev["n_samples"]])
+    test = _features(name, sel, reference_sets.subset(data["x_test"], ev["n_samples"]))
     files = EncoderFiles(out_dir)
     result = {"encoder": name, "weights": _weights_record(sel[ENCODERS[name].section]), "n_train": int(len(real)),
               "test": _scores(test, real, mu, sigma, ev)}

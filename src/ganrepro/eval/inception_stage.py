@@ -3,20 +3,21 @@
 Runs only when the study names a weights file (``inception.weights``) that exists; otherwise
 the pipeline has no such jobs and the report says why (``pipeline.inception_status``).
 
-``inception-stats`` (once per data set, cached): one pass over the first ``inception.n_train``
-training images (all by default) gives the FID reference statistics (mean, covariance ddof 1,
-float64) and the real-data rows: IS of the first ``evaluation.n_samples`` training images at every
-split count (Salimans 2016: CIFAR-10 train, 50,000 images, 10 splits: 11.24 ± 0.12), and the test
-split's IS and FID against the training statistics.
+``inception-stats`` (once per data set, cached): one pass over ``inception.n_train`` training
+images (all by default; a reference set, ``reference_sets``: a uniform random subset in random
+order) gives the FID reference statistics (mean, covariance ddof 1, float64) and the real-data
+rows: IS of the reference set of ``evaluation.n_samples`` training images at every split count
+(Salimans 2016: CIFAR-10 train, 50,000 images, 10 splits: 11.24 ± 0.12), and the test split's IS
+and FID against the training statistics.
 
 ``inception-run`` (per run): IS of the run's samples at every split count and their FID against
 the cached statistics; KID, precision, recall, density, coverage and the FD-bias curve against the
-Inception features of the first ``evaluation.n_samples`` training images, which the statistics file
+Inception features of the reference set of ``evaluation.n_samples`` training images, which the statistics file
 keeps beside mu and sigma (``features``; ``distribution.distribution_scores``, as the score step
 does on each classifier's features).
 
 Conventions, those of the published numbers: IS = exp(E KL(p(y|x) || p(y))) over contiguous
-splits, std ddof 0, no shuffling (openai/improved-gan; ``metrics.inception_score_table``); FID
+splits, std ddof 0, no shuffling of the samples (openai/improved-gan; ``metrics.inception_score_table``); FID
 from the 2048 pool features (TTUR), the trace term as torch-fidelity computes it
 (``metrics.frechet_distance_from_statistics``). With torch-fidelity's own ``samples_shuffle=False``
 our numbers equal its ``calculate_metrics`` to 1e-6 relative (tests/test_inception_step.py).
@@ -33,7 +34,7 @@ from ganrepro.core import atomic
 from ganrepro.core.errors import DataFormatError, MissingInput
 from ganrepro.core.paths import InceptionFiles, RunFiles
 from ganrepro.data import load_prepared
-from ganrepro.eval import distribution, metrics
+from ganrepro.eval import distribution, metrics, reference_sets
 
 DEFAULT_BATCH = 50
 
@@ -77,10 +78,10 @@ def train_statistics(sel: dict, data_path: Path, out_dir: Path) -> dict:
     data = load_prepared(data_path)
     n_train = min(opts.get("n_train", len(data["x_train"])), len(data["x_train"]))
     model, dev = _model(opts)
-    logits, feats = _pass(model, dev, data["x_train"][:n_train], opts, "inception train")
+    logits, feats = _pass(model, dev, reference_sets.subset(data["x_train"], n_train), opts, "inception train")
     mu, sigma = metrics.feature_statistics(feats)
-    n_real = min(ev["n_samples"], n_train)
-    test = data["x_test"][: ev["n_samples"]]
+    n_real = min(ev["n_samples"], n_train)  # the reference set of n_real: the first n_real of n_train's
+    test = reference_sets.subset(data["x_test"], ev["n_samples"])
     test_logits, test_feats = _pass(model, dev, test, opts, "inception test")
     files = InceptionFiles(out_dir)
     result = {

@@ -16,13 +16,14 @@ from ganrepro.core.paths import GamingFiles
 from ganrepro.core.runtime import device as pick_device
 from ganrepro.core.runtime import make_deterministic
 from ganrepro.data import load_prepared
-from ganrepro.eval import metrics
+from ganrepro.eval import metrics, reference_sets
 from ganrepro.eval.classifier import load_classifier, predict, real_test_pass
 from ganrepro.eval.scoring import _classifier_scores, _nn_distances, sensitivity
 
 
 def score_real(sel: dict, data_path: Path, classifier_paths: list[str], out_path: Path) -> dict:
-    """Reference rows: real train and test images, and uniform noise, at the samples' N."""
+    """Reference rows: real train and test images (``reference_sets``: uniform random subsets), and
+    uniform noise, at the samples' N."""
     ev = sel["evaluation"]
     dev = pick_device()
     gen = make_deterministic(0, dev)
@@ -30,7 +31,8 @@ def score_real(sel: dict, data_path: Path, classifier_paths: list[str], out_path
     n = ev["n_samples"]
     shape = data["x_test"].shape[1:]
     noise = torch.randint(0, 256, (min(n, len(data["x_test"])), *shape), generator=gen, dtype=torch.uint8).numpy()
-    sets = {"train": data["x_train"][:n], "test": data["x_test"][:n], "uniform_noise": noise}
+    sets = {"train": reference_sets.subset(data["x_train"], n), "test": reference_sets.subset(data["x_test"], n),
+            "uniform_noise": noise}
     result = {"n": {name: int(len(x)) for name, x in sets.items()}}
     models = [load_classifier(path, dev) for path in classifier_paths]
     for name, images in sets.items():
@@ -42,11 +44,11 @@ def score_real(sel: dict, data_path: Path, classifier_paths: list[str], out_path
         result[name] = {"classifiers": per,
                         "classifier_spread": {str(s): sensitivity(per, str(s)) for s in ev["splits"] if s <= len(images)}}
     m = ev["memorisation_samples"]
-    test_nn = _nn_distances(data["x_test"][:m], data["x_train"])
+    test_nn = _nn_distances(reference_sets.subset(data["x_test"], m), data["x_train"])
     result["test"]["memorisation"] = metrics.memorisation_report(test_nn, test_nn)
     # A "generator" that copies the training set: perfect IS, yet pure memorisation.
     result["copied_train"] = {"memorisation": metrics.memorisation_report(
-        _nn_distances(data["x_train"][:m], data["x_train"]), test_nn)}
+        _nn_distances(reference_sets.subset(data["x_train"], m), data["x_train"]), test_nn)}
     atomic.write_json(out_path, result)
     return result
 

@@ -7,8 +7,9 @@ with the data set's class names, columns = noise draws, from the EMA generator w
 A run that kept an EMA generator (``generator_ema`` in its checkpoint) also gets ``images_ema`` in
 samples.npz: the EMA generator's images of the very same inputs, for a raw-vs-EMA comparison. A run
 whose D is an encoder (IntroVAE: ``models.introvae.Encoder``) also gets ``images_recon``: G(μ(x)) of
-the first ``n_samples`` real test images, in order (the score step scores them beside the prior
-samples, the report shows them under their originals).
+the reference set of ``n_samples`` real test images (``reference_sets``: a uniform random subset, in
+its order; the score step scores them beside the prior samples, the report shows them under their
+originals).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ganrepro.core.paths import RunFiles
 from ganrepro.core.runtime import device as pick_device
 from ganrepro.core.runtime import make_deterministic
 from ganrepro.data import load_prepared
+from ganrepro.eval import reference_sets
 from ganrepro.gan.extensions.ema import ema_generator_from_checkpoint
 from ganrepro.gan.latent import LatentSpec
 from ganrepro.gan.models import load_checkpoint, models_from_checkpoint
@@ -135,8 +137,8 @@ def sample(sel: dict, run_dir: Path, batch_size: int = 500, data_path: Path | No
     images, cats, conts, images_ema = draw_images(g, latent, ev["n_samples"], gen, dev, batch_size, g_ema)
     extra = {"images_ema": images_ema} if images_ema is not None else {}
     if isinstance(d, Encoder):
-        extra["images_recon"] = reconstructions(g, d, load_prepared(data_path)["x_test"][: ev["n_samples"]], dev,
-                                                batch_size)
+        real = reference_sets.subset(load_prepared(data_path)["x_test"], ev["n_samples"])
+        extra["images_recon"] = reconstructions(g, d, real, dev, batch_size)
     atomic.write_npz(files.samples, images=images, cat_codes=cats, cont_codes=conts, **extra)
     rows = ev["grid_rows"]
     atomic.write_bytes(files.grid, grid_png(images[: rows * rows], nrow=rows))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ganrepro.eval import distribution, metrics
+from ganrepro.eval import distribution, metrics, reference_sets
 from ganrepro.eval.classifier import load_classifier, predict, real_test_pass
 
 
@@ -40,8 +40,9 @@ def classifier_scores(image_sets: dict[str, np.ndarray], data: dict, classifier_
     """Per image set and classifier k: IS at every split count, MI with its bootstrap interval, FID to
     real test images; ``with_distribution``: also KID, precision, recall, density, coverage and the
     FD-bias curve against the same real features (``distribution.distribution_scores``). The real
-    test images' features are the classifier step's (``classifier.real_test_pass``), read once for
-    all sets. Returns (per set: per classifier scores, probabilities keyed ``{set}_k{k}``)."""
+    test images' features (a reference set: ``reference_sets``) are the classifier step's
+    (``classifier.real_test_pass``), read once for all sets. Returns (per set: per classifier
+    scores, probabilities keyed ``{set}_k{k}``)."""
     per: dict[str, dict] = {name: {} for name in image_sets}
     cache = {}
     n = max(len(images) for images in image_sets.values())  # FID against as many real test images as samples
@@ -69,7 +70,7 @@ def score_images(image_sets: dict[str, np.ndarray], data: dict, classifier_paths
     by set and classifier, keyed ``{set}_k{k}``)."""
     per, cache = classifier_scores(image_sets, data, classifier_paths, ev, dev, with_distribution=True)
     m = ev["memorisation_samples"]
-    test_nn = _nn_distances(data["x_test"][:m], data["x_train"])
+    test_nn = _nn_distances(reference_sets.subset(data["x_test"], m), data["x_train"])
     splits = [str(s) for s in ev["splits"]]
     scores = {name: {"classifiers": per[name],
                      "memorisation": metrics.memorisation_report(_nn_distances(images[:m], data["x_train"]), test_nn),

@@ -105,7 +105,7 @@ def truncation_curve(sel: dict, run_dir: Path, variant: str, data_path: Path, cl
     result = {"variant": variant, "seed": ckpt["seed"], "status": ckpt["status"], "kind": curve["kind"],
               "symbol": entry.symbol, "values": list(curve["values"]), "n_samples": n,
               "sampling_seed": truncation_seed(ckpt["seed"]), "classifier": Path(classifier_path).parent.name,
-              "is_splits": split, "fd_reference": f"the first {n} real test images", "points": []}
+              "is_splits": split, "fd_reference": f"{n} real test images (a uniform random subset)", "points": []}
     if ckpt["status"] == "diverged":
         result["generator"] = "none"
         atomic.write_bytes(files.truncation_curve, placeholder_png(f"{variant}: diverged"))

@@ -9,6 +9,7 @@ from pathlib import Path
 from ganrepro.core import atomic
 from ganrepro.core.images import pairs_grid_png
 from ganrepro.core.paths import ReportFiles
+from ganrepro.eval import reference_sets
 from ganrepro.report import claims, figures, render, tables, variance
 from ganrepro.report import dinov2 as dinov2_section
 from ganrepro.report import inception as inception_section
@@ -38,8 +39,9 @@ def _pictures(study, inputs: ReportInputs, out: ReportFiles, rows: int) -> tuple
             atomic.write_bytes(out.dir / nearest, figures.nearest_grid_png(images, train, rows))
             entry["nearest"] = nearest
         if "images_recon" in arrays.files and len(arrays["images_recon"]):
-            entry["recon"] = f"img/{variant}_seed{seed}_recon.png"  # the sample step reconstructs x_test in order
-            atomic.write_bytes(out.dir / entry["recon"], pairs_grid_png(prepared["x_test"], arrays["images_recon"], rows,
+            entry["recon"] = f"img/{variant}_seed{seed}_recon.png"  # the sample step's: x_test's reference set
+            originals = reference_sets.subset(prepared["x_test"], len(arrays["images_recon"]))
+            atomic.write_bytes(out.dir / entry["recon"], pairs_grid_png(originals, arrays["images_recon"], rows,
                                                                     max(1, rows // 2)))
         samples.append(entry)
         config = study.summaries[(variant, seed)].get("config", {})

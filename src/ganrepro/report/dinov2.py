@@ -35,7 +35,7 @@ def section(inputs: ReportInputs) -> tuple[str, str, pd.DataFrame]:
     frame = rows(inputs)
     weights = read_json(inputs.dinov2_real)["weights"]
     note = (f"Weights {weights['path']} ({weights.get('arch', 'vits14')}, sha256 {weights['sha256'][:12]}…); every "
-            "metric against the DINOv2 features of the first N real training images (dgm-eval's preprocessing: "
+            "metric against the DINOv2 features of N real training images (a uniform random subset; dgm-eval's preprocessing: "
             "224 × 224 bicubic, ImageNet normalisation). Stein et al. 2023 find DINOv2 FD closer to human judgement "
             "than Inception FID.")
     table = pd.DataFrame({"data": frame["data"], "N": frame["n"], "N real": [fmt(x, 0) for x in frame["n_real"]],

@@ -46,7 +46,7 @@ def section(inputs: ReportInputs, splits: list[int]) -> tuple[str, str, pd.DataF
     weights = read_json(inputs.inception_real)["weights"]
     note = (f"Weights {weights['path']} ({weights['format']}, sha256 {weights['sha256'][:12]}…); IS over contiguous "
             f"splits, std ddof 0 (openai/improved-gan); FID against the statistics of the training set; KID, precision, "
-            f"recall, density and coverage against the features of the first N real training images. "
+            f"recall, density and coverage against the features of N real training images (a uniform random subset). "
             f"Salimans 2016: real CIFAR-10 train, 50k images, 10 splits: IS 11.24 ± 0.12.")
     table = pd.DataFrame({"data": frame["data"], "N": frame["n"],
                           **{f"IS {s}": [pm(m, sd, 2) for m, sd in zip(frame[f"IS_{s}"], frame[f"IS_{s}_std"], strict=True)]
