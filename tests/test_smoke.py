@@ -133,6 +133,22 @@ def test_snakemake_reruns_only_the_changed_variant(snakemake_run, tmp_path):
     assert re.search(r"^\s*rule report:", out, re.M)
 
 
+def test_the_same_study_from_another_params_file_reruns_only_what_names_the_file(snakemake_run, tmp_path):
+    """The finished study's params.yaml copied elsewhere and given to --configfile: the same content,
+    so no job reruns but those whose outputs name the params file (the report and the provenance
+    page), each given the new file. Before, every job's recorded command held the file's path, and
+    the copy reran the whole study from the download. A dry run: the finished study is left as it is."""
+    other = tmp_path / "renamed.yaml"
+    shutil.copy2(snakemake_run / "params.yaml", other)
+    out = run(SMK + ["all", paths.PROVENANCE_DIR, "-n", "-p", "--nolock", "--cores", "2", "--configfile", str(other)],
+              cwd=snakemake_run, env=study_env(snakemake_run)).stdout
+    planned = set(re.findall(r"^(?:local)?rule (\w+):", out, re.M)) - {"all"}
+    assert planned == {"report", "provenance"}, out[-3000:]
+    given = os.path.relpath(other, snakemake_run)
+    shells = re.findall(r"^Shell command: (ganrepro \S+ .*)$", out, re.M)
+    assert len(shells) == 2 and all(f"--params {given} " in s for s in shells), shells
+
+
 def _pids_running(fragment: str) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):

@@ -94,8 +94,40 @@ CODE_DIRS = [f"{fingerprint.OUT_DIR}/{step.name}" for step in fingerprint.dvc_st
 CODE_RESOURCES = {"cpu_slots": 1} if CPU_SLOTS else {}
 
 
+class Untracked:
+    """A param the shell command reads but Snakemake's rerun trigger "params" does not: Snakemake
+    records a param only when it is a builtin value (str, int, list, …; others are "unrepresentable",
+    snakemake.persistence), so this wrapper of one is passed to the command and never compared."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __format__(self, spec):
+        return format(str(self.value), spec)
+
+    def __str__(self):
+        return str(self.value)
+
+
+# The steps whose outputs name the params file they were given (the report's and the provenance
+# page's "params file"): these rerun when its path changes. Every other step reads its content only
+# (the keys of its `values` param), so the same study run from a renamed or copied params file reruns
+# nothing else (tests/test_smoke.py).
+NAMES_PARAMS_FILE = frozenset(P.STEPS[name].name for name in ("report", "provenance"))
+
+
 def step_command(step):
-    return lambda w: P.command(step, CFG, dict(w.items()), PARAMS_FILE)
+    # Run: the command with this study's params file, not recorded (Untracked).
+    return lambda w: Untracked(P.command(step, CFG, dict(w.items()), PARAMS_FILE))
+
+
+def step_recorded_command(step):
+    # Recorded: the command as dvc.yaml writes it (params file params.yaml), or with this study's
+    # params file for the steps that name it. Snakemake records a rule's params as a set of values,
+    # without their names: with params.yaml this is the value the command param had before it was
+    # split in two, so a finished default study reruns nothing for the split.
+    shown = PARAMS_FILE if step.name in NAMES_PARAMS_FILE else "params.yaml"
+    return lambda w: P.command(step, CFG, dict(w.items()), shown)
 
 
 def step_params(step):

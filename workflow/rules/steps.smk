@@ -24,6 +24,7 @@ for _step in P.STEPS.values():
             _step.benchmark
         params:
             cmd=step_command(_step),
+            recorded=step_recorded_command(_step),
             values=step_params(_step),
             code=step_code(_step),
         threads: _step.threads
@@ -46,7 +47,7 @@ rule code:
         "logs/code.log",
     params:
         code=lambda wildcards: fingerprint.all_fingerprints(CFG),
-        params=PARAMS_FILE,
+        params=Untracked(PARAMS_FILE),  # the fingerprints depend on its content only (param `code`)
         out=lambda wildcards, output: os.path.dirname(output[0]),
     threads: 1
     resources:
