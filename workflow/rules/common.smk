@@ -113,7 +113,7 @@ class Untracked:
 # page's "params file"): these rerun when its path changes. Every other step reads its content only
 # (the keys of its `values` param), so the same study run from a renamed or copied params file reruns
 # nothing else (tests/test_smoke.py).
-NAMES_PARAMS_FILE = frozenset(P.STEPS[name].name for name in ("report", "provenance"))
+NAMES_PARAMS_FILE = frozenset({"report", "provenance"})
 
 
 def step_command(step):
