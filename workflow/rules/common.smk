@@ -102,10 +102,7 @@ class Untracked:
     def __init__(self, value):
         self.value = value
 
-    def __format__(self, spec):
-        return format(str(self.value), spec)
-
-    def __str__(self):
+    def __str__(self):  # what "{params.…}" in a shell command formats
         return str(self.value)
 
 
